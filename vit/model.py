@@ -1,0 +1,212 @@
+"""The Vision Transformer classifier (seed I.1-I.4; Dosovitskiy et al. 2021).
+
+    image (B, 3, 224, 224)
+      -> 196 patch tokens of D            PatchEmbed                 (I.1, I.2)
+      -> [cls] + tokens, + positions      cls_token, pos_embed       (I.2)
+      -> depth x Block                    vit.blocks                 (I.3)
+      -> LayerNorm, take [cls] (or mean)  -> head -> (B, classes)    (I.4)
+
+The encoder exposes its steps as methods (`embed_patches`, `prepend_cls`,
+`forward_blocks`) so the MAE can call them on the visible patches only instead
+of reaching into the model's internals.
+"""
+from dataclasses import asdict, dataclass, replace
+from typing import Literal
+
+import torch
+from torch import nn
+
+from .blocks import build_blocks, init_patch_proj, init_weights
+from .checkpoint import hf_blocks_to_ours, load_state, read_checkpoint, strip_prefix
+from .patches import PatchEmbed
+from .pos_embed import resize_pos_embed, sincos_2d
+
+
+@dataclass
+class ViTConfig:
+    image_size: int = 224  # the ImageNet resolution every released ViT was trained at
+    patch_size: int = 16  # 224/16 = 14x14 = 196 tokens: "an image is worth 16x16 words"
+    in_chans: int = 3  # RGB
+    num_classes: int = 1000  # ImageNet-1k head; 0 = no head (features only)
+    dim: int = 768  # token width D (ViT-B)
+    depth: int = 12  # number of blocks (ViT-B)
+    heads: int = 12  # head dim 64 in every standard size
+    mlp_ratio: float = 4.0  # MLP hidden = 4*D, as in the original Transformer
+    qkv_bias: bool = True  # ViT / timm / MAE use a bias on query, key and value
+    pool: Literal["cls", "mean"] = "cls"  # classify from the cls token (ViT) or the mean of patch tokens (MAE fine-tune)
+    pos_embed: Literal["learned", "sincos"] = "learned"  # ViT learns it; MAE uses a fixed 2-D sin-cos table
+    layer_norm_eps: float = 1e-6  # timm / official value (transformers writes 1e-12 in its configs)
+    layer_scale: float | None = None  # None = off (no released ViT-S/B uses it)
+    drop_path: float = 0.0  # stochastic depth at the last block; 0.1 is the usual fine-tuning value
+    head_dropout: float = 0.0  # dropout before the head
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return (self.image_size // self.patch_size, self.image_size // self.patch_size)
+
+
+class ViT(nn.Module):
+    def __init__(self, cfg: ViTConfig):
+        super().__init__()
+        if cfg.image_size % cfg.patch_size:
+            raise ValueError(f"image_size {cfg.image_size} is not a multiple of patch_size {cfg.patch_size}")
+        self.cfg = cfg
+        num_patches = cfg.grid[0] * cfg.grid[1]
+        self.patch_embed = PatchEmbed(cfg.patch_size, cfg.in_chans, cfg.dim)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, cfg.dim))
+        if cfg.pos_embed == "learned":
+            self.pos_embed = nn.Parameter(torch.zeros(1, 1 + num_patches, cfg.dim))  # row 0 = cls
+        else:
+            self.register_buffer("pos_embed", sincos_2d(cfg.dim, cfg.grid, cls_token=True), persistent=False)
+        self.blocks = build_blocks(
+            cfg.depth, cfg.dim, cfg.heads, cfg.drop_path, mlp_ratio=cfg.mlp_ratio,
+            bias="qkv" if cfg.qkv_bias else "none", eps=cfg.layer_norm_eps, layer_scale=cfg.layer_scale,
+        )
+        # cls pooling normalises every token then takes [cls]; mean pooling
+        # averages the raw tokens then normalises the average (timm's fc_norm).
+        self.norm = nn.LayerNorm(cfg.dim, eps=cfg.layer_norm_eps) if cfg.pool == "cls" else nn.Identity()
+        self.fc_norm = nn.LayerNorm(cfg.dim, eps=cfg.layer_norm_eps) if cfg.pool == "mean" else nn.Identity()
+        self.head_drop = nn.Dropout(cfg.head_dropout)
+        self.head = nn.Linear(cfg.dim, cfg.num_classes) if cfg.num_classes else nn.Identity()
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        self.apply(init_weights)
+        init_patch_proj(self.patch_embed.proj)
+        nn.init.trunc_normal_(self.cls_token, std=0.02)
+        if isinstance(self.pos_embed, nn.Parameter):
+            nn.init.trunc_normal_(self.pos_embed, std=0.02)
+
+    # -- the encoder's steps, called one by one by the MAE --------------------
+    def embed_patches(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, N, D) patch tokens with their positions added (no cls)."""
+        expected = (self.cfg.in_chans, self.cfg.image_size, self.cfg.image_size)
+        if tuple(images.shape[1:]) != expected:
+            raise ValueError(f"expected images of shape (B, {', '.join(map(str, expected))}), found {tuple(images.shape)}")
+        return self.patch_embed(images) + self.pos_embed[:, 1:]  # (B, N, D)
+
+    def prepend_cls(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, n, D) -> (B, 1+n, D): the cls token (with its position) goes first."""
+        cls = (self.cls_token + self.pos_embed[:, :1]).expand(tokens.shape[0], -1, -1)  # (B, 1, D)
+        return torch.cat([cls, tokens], dim=1)
+
+    def forward_blocks(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, n, D) -> (B, n, D): all blocks, then the final norm."""
+        for block in self.blocks:
+            x = block(x)
+        return self.norm(x)
+
+    # -- classification --------------------------------------------------------
+    def forward_features(self, images: torch.Tensor) -> torch.Tensor:
+        return self.forward_blocks(self.prepend_cls(self.embed_patches(images)))  # (B, 1+N, D)
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        x = x[:, 0] if self.cfg.pool == "cls" else x[:, 1:].mean(dim=1)  # (B, 1+N, D) -> (B, D)
+        return self.head(self.head_drop(self.fc_norm(x)))  # (B, D) -> (B, num_classes)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(images))
+
+    @torch.no_grad()
+    def attention_maps(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """One (B, heads, 1+N, 1+N) map per block, from the manual attention path."""
+        x, maps = self.prepend_cls(self.embed_patches(images)), []
+        for block in self.blocks:
+            x, attn = block(x, return_attn=True)
+            maps.append(attn)
+        return maps
+
+    # -- checkpoints -------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, path, num_classes: int | None = None, image_size: int | None = None, **overrides) -> "ViT":
+        """Load an HF `ViTForImageClassification` / `ViTModel` / `ViTMAE*` directory,
+        a timm-format state dict (the organizers' `vit_small_patch16_224`), an
+        official MAE `.pth`, or one of our files. `num_classes` other than the
+        file's replaces the head; `image_size` other than the file's resizes the
+        learned position table (bicubic, cls row kept). `overrides` set other
+        config fields (e.g. drop_path=0.1)."""
+        state, hf_config = read_checkpoint(path)
+        state, cfg = _to_ours(state, hf_config)
+        if num_classes is not None and num_classes != cfg.num_classes:
+            state = {k: v for k, v in state.items() if not k.startswith("head.")}
+            cfg = replace(cfg, num_classes=num_classes)
+        if image_size is not None and image_size != cfg.image_size:
+            cfg = replace(cfg, image_size=image_size)
+            if "pos_embed" in state:
+                state["pos_embed"] = resize_pos_embed(state["pos_embed"], cfg.grid)
+        model = cls(replace(cfg, **overrides))
+        if "head.weight" not in state and cfg.num_classes:  # a fresh head: keep its init
+            state.update({f"head.{k}": v for k, v in model.head.state_dict().items()})
+        if cfg.pool == "mean" and "fc_norm.weight" not in state:  # MAE encoder -> mean-pool classifier
+            state.update({f"fc_norm.{k}": v for k, v in model.fc_norm.state_dict().items()})
+            state.pop("norm.weight", None), state.pop("norm.bias", None)
+        load_state(model, state, source=str(path))
+        return model
+
+
+def _to_ours(state: dict, hf_config: dict | None) -> tuple[dict, ViTConfig]:
+    """Translate any supported key naming to ours and infer the config from shapes."""
+    state = strip_prefix(strip_prefix(state, "module."), "model.")
+    if any(k.startswith(("vit.", "embeddings.")) for k in state):  # transformers
+        state = {k: v for k, v in state.items() if not k.startswith(("decoder.", "pooler."))}
+        state = {("vit." + k if not k.startswith(("vit.", "classifier.")) else k): v for k, v in state.items()}
+        state = hf_blocks_to_ours(state, "vit.encoder.layer.", "blocks.")
+        names = {
+            "vit.embeddings.cls_token": "cls_token",
+            "vit.embeddings.position_embeddings": "pos_embed",
+            "vit.embeddings.patch_embeddings.projection.weight": "patch_embed.proj.weight",
+            "vit.embeddings.patch_embeddings.projection.bias": "patch_embed.proj.bias",
+            "vit.layernorm.weight": "norm.weight",
+            "vit.layernorm.bias": "norm.bias",
+            "classifier.weight": "head.weight",
+            "classifier.bias": "head.bias",
+        }
+        state = {names.get(k, k): v for k, v in state.items()}
+    elif any(k.startswith("encoder.") for k in state):  # our own MAE / pretraining files
+        state = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
+    # official MAE pretraining files carry the decoder at the top level
+    state = {k: v for k, v in state.items() if not k.startswith(("decoder", "mask_token"))}
+    if "patch_embed.proj.weight" not in state:
+        raise ValueError(f"not a ViT checkpoint: no patch embedding found (keys: {sorted(state)[:8]} ...)")
+
+    dim, in_chans, patch, _ = state["patch_embed.proj.weight"].shape
+    depth = len({k.split(".")[1] for k in state if k.startswith("blocks.")})
+    n_patches = (state["pos_embed"].shape[1] - 1) if "pos_embed" in state else None
+    cfg = ViTConfig(
+        image_size=int(round(n_patches**0.5)) * patch if n_patches else 224,
+        patch_size=patch,
+        in_chans=in_chans,
+        num_classes=state["head.weight"].shape[0] if "head.weight" in state else 0,
+        dim=dim,
+        depth=depth,
+        heads=dim // 64,  # timm files do not store it; every standard ViT uses head dim 64
+        mlp_ratio=state["blocks.0.mlp.fc1.weight"].shape[0] / dim,
+        qkv_bias="blocks.0.attn.qkv.bias" in state,
+        pool="mean" if "fc_norm.weight" in state and "norm.weight" not in state else "cls",
+        pos_embed="learned" if "pos_embed" in state else "sincos",
+    )
+    if hf_config:
+        cfg = replace(
+            cfg,
+            image_size=hf_config.get("image_size", cfg.image_size),
+            heads=hf_config.get("num_attention_heads", cfg.heads),
+            layer_norm_eps=hf_config.get("layer_norm_eps", cfg.layer_norm_eps),
+        )
+    if isinstance(hf_config, dict) and "dim" in hf_config and "depth" in hf_config:  # our own config entry
+        cfg = ViTConfig(**{**asdict(cfg), **hf_config})
+    return state, cfg
+
+
+def vit_tiny(**kw) -> ViT:
+    """ViT-Ti/16: D 192, 12 blocks, 3 heads (5.7M params with a 1000-class head)."""
+    return ViT(ViTConfig(**{"dim": 192, "depth": 12, "heads": 3, **kw}))
+
+
+def vit_small(**kw) -> ViT:
+    """ViT-S/16: D 384, 12 blocks, 6 heads (22.05M params): the organizers' baseline."""
+    return ViT(ViTConfig(**{"dim": 384, "depth": 12, "heads": 6, **kw}))
+
+
+def vit_base(**kw) -> ViT:
+    """ViT-B/16: D 768, 12 blocks, 12 heads (86.57M params)."""
+    return ViT(ViTConfig(**{"dim": 768, "depth": 12, "heads": 12, **kw}))
