@@ -1,0 +1,181 @@
+"""One training config and the seed's experiments as named presets (seed IV.3).
+
+`TrainConfig` holds every knob of a fine-tuning run; each field says why it has
+its value. The presets are the rows of the seed's incremental ablation
+(IV.3.1), each one adding a single idea to the previous row:
+
+    exp1   VideoMAE-B (K400 weights), vanilla              -> 81.76% in the seed
+    exp2   + the same crop/flip on every frame              -> 83.73%
+    exp3   + Mixup alpha 0.8                                -> 84.31%
+    exp4   + two stages (Mixup, then label smoothing at a
+             very low LR) + 6-view TTA                      -> 84.90%
+    exp4-30ep  the same for 30 epochs                       -> 85.10%
+    exp4-8f    30 epochs, 8 frames instead of 16            -> 82.55%, ~2x faster
+    vit-s-frames / vit-b-frames  the organizers' per-frame image ViT (IV.1-2)
+
+Any field can be overridden: `--set epochs=3 lr=1e-4` (see `apply_overrides`).
+The config is printed at the start of a run and saved as RUN/config.json.
+"""
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+
+@dataclass
+class TrainConfig:
+    # -- model ---------------------------------------------------------------
+    model: str = "videovit_base"  # videovit_base | tiny (CPU demo) | vit_s_frames | vit_b_frames | vit_tiny_frames
+    num_frames: int = 16  # VideoMAE was pretrained on 16 frames; 8 is ~2x faster but -2.5 points (seed IV.3.3)
+    image_size: int = 224  # the K400 checkpoints' resolution: 14x14 patches per frame
+    resize: int = 256  # eval: resize the short side to 256 then centre-crop 224 (official test pipeline)
+    drop_path: float = 0.1  # stochastic depth: the official fine-tuning value for ViT-B
+    head_dropout: float = 0.0  # official 0.0 on K400; 0.5 on tiny UCF101, not needed with Mixup here
+    grad_checkpointing: bool = False  # recompute activations in backward: ViT-B 16x224 fits a 16 GB GPU
+    compile: bool = False  # torch.compile: ~1.3x faster on recent GPUs after a minute of compiling
+    # -- data ----------------------------------------------------------------
+    val_fraction: float = 0.1  # 10% of the source videos held out (grouped: clips of one video stay together)
+    aug: bool = True  # consistent spatial aug: one random crop + flip for all frames of a clip (Exp 2)
+    mean_std: str = "imagenet"  # imagenet for VideoMAE checkpoints; "half" (0.5/0.5) for the organizers' ViT
+    num_workers: int = 4  # JPEG decoding is the bottleneck on Kaggle's 4 CPU cores
+    # -- optimisation (official VideoMAE fine-tuning recipe, REFERENCE 3) -----
+    epochs: int = 20  # the seed's ablation budget (IV.3.1); exp4-30ep uses 30
+    batch_size: int = 8  # clips per GPU per micro-batch: ViT-B 16x224 in bf16 fits 24 GB (16 GB with checkpointing)
+    accum_steps: int = 4  # 8 x 4 = 32 clips per optimizer step, as the organizers' 16 x 4 halved for video
+    blr: float = 5e-4  # base lr per 256 clips; lr = blr x total_batch / 256 (official linear scaling rule)
+    lr: float = 0.0  # absolute peak lr; 0 = derive it from blr
+    min_lr: float = 1e-6  # the cosine's floor (official)
+    warmup_epochs: float = 2.0  # official 5 of 35-100 epochs; 2 of the seed's 20 keeps the same share of the run
+    weight_decay: float = 0.05  # official; never applied to norms, biases or position / cls tokens
+    layer_decay: float = 0.75  # lr x 0.75^(depth+1-layer): lower layers keep their K400 features
+    head_lr_mult: float = 1.0  # extra factor on the head's lr (the organizers' ViT uses 5e-4 / 1e-4 = 5)
+    betas: tuple = (0.9, 0.999)  # AdamW betas of the official fine-tuning script
+    clip_grad: float = 0.0  # 0 = off (official); set e.g. 5.0 if fp16 runs diverge
+    # -- regularisation: Exp 3 / Exp 4 ---------------------------------------
+    mixup: float = 0.0  # Mixup alpha; 0.8 from Exp 3 on (official value); 0 = off
+    cutmix: float = 0.0  # CutMix alpha; the official recipe adds 1.0, the seed used Mixup only
+    label_smoothing: float = 0.0  # 0.1 with Mixup (official); 0 for the vanilla rows
+    stage2_epochs: int = 0  # Exp 4: the last epochs without Mixup, label smoothing only, at a very low lr
+    stage2_lr: float = 5e-6  # "very low LR" of the second stage, constant, before layer decay
+    stage2_smoothing: float = 0.1  # label smoothing of the second stage
+    tta: str = "center"  # validation / prediction views: "center" (1 view) or "tta6" (3 crops x 2 flips, Exp 4)
+    # -- run control ---------------------------------------------------------
+    precision: str = "auto"  # auto: bf16 if the GPU has it, else fp16 + loss scaling; fp32 on CPU
+    seed: int = 0  # one seed for the split, the init of new layers, the sampling order and the augmentation
+    save_every: int = 200  # optimizer steps between mid-epoch checkpoints, so --resume loses little work
+    eval_every: int = 1  # epochs between validation passes
+    stop_after_steps: int = 0  # debugging/tests: stop abruptly after this many optimizer steps (simulates a kill)
+    limit_train_batches: int = 0  # smoke tests: micro-batches per epoch (0 = all)
+    extra: dict = field(default_factory=dict)  # free-form notes saved with the run (e.g. the command line)
+
+    @property
+    def num_stage1_epochs(self) -> int:
+        return self.epochs - self.stage2_epochs
+
+
+_EXP1 = TrainConfig(aug=False)
+PRESETS: dict[str, TrainConfig] = {
+    "exp1": _EXP1,  # vanilla: no augmentation, no Mixup, plain cross-entropy
+    "exp2": replace(_EXP1, aug=True),  # + consistent spatial augmentation
+    "exp3": replace(_EXP1, aug=True, mixup=0.8, label_smoothing=0.1),  # + Mixup alpha 0.8
+    "exp4": replace(_EXP1, aug=True, mixup=0.8, label_smoothing=0.1, stage2_epochs=3, tta="tta6"),
+    "exp4-30ep": replace(_EXP1, aug=True, mixup=0.8, label_smoothing=0.1, epochs=30, stage2_epochs=5, tta="tta6"),
+    "exp4-8f": replace(
+        _EXP1, aug=True, mixup=0.8, label_smoothing=0.1, epochs=30, stage2_epochs=5, tta="tta6", num_frames=8
+    ),
+    # The organizers' baseline (REFERENCE 1): per-frame ImageNet ViT, mean over 16
+    # frames, linear head; lr 1e-4 backbone / 5e-4 head, batch 16 x 4, 10 epochs.
+    "vit-s-frames": replace(
+        _EXP1, model="vit_s_frames", aug=True, mean_std="half", epochs=10, batch_size=16, accum_steps=4,
+        lr=1e-4, head_lr_mult=5.0, layer_decay=1.0, drop_path=0.0, warmup_epochs=1.0, resize=224,
+    ),
+    "vit-b-frames": replace(
+        _EXP1, model="vit_b_frames", aug=True, mean_std="half", epochs=10, batch_size=16, accum_steps=4,
+        lr=1e-4, head_lr_mult=5.0, layer_decay=1.0, drop_path=0.0, warmup_epochs=1.0, resize=224,
+    ),
+}
+ABLATION = ["exp1", "exp2", "exp3", "exp4"]  # the seed's table, in order
+
+
+def _parse_value(name: str, text: str, current):
+    """Convert `text` to the type of the field's current value."""
+    if isinstance(current, bool):
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"--set {name}: expected true/false, found {text!r}")
+    if isinstance(current, tuple):
+        return tuple(float(v) for v in text.strip("()").split(","))
+    if isinstance(current, dict):
+        return json.loads(text)
+    try:
+        if isinstance(current, int):
+            value = float(text)
+            if value != int(value):
+                raise ValueError
+            return int(value)
+        return type(current)(text)
+    except ValueError:
+        raise ValueError(f"--set {name}: expected {type(current).__name__}, found {text!r}") from None
+
+
+def apply_overrides(cfg: TrainConfig, pairs: list[str]) -> TrainConfig:
+    """`["epochs=3", "lr=1e-4"]` -> a new config with those fields replaced."""
+    names = {f.name for f in fields(TrainConfig)}
+    changes = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"--set expects name=value, found {pair!r}")
+        name, text = pair.split("=", 1)
+        name = name.strip().replace("-", "_")
+        if name not in names:
+            raise ValueError(f"--set {name}: no such config field; fields are: {', '.join(sorted(names))}")
+        changes[name] = _parse_value(name, text.strip(), getattr(cfg, name))
+    return replace(cfg, **changes)
+
+
+def get_preset(name: str) -> TrainConfig:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; expected one of: {', '.join(PRESETS)}")
+    return replace(PRESETS[name])
+
+
+def validate(cfg: TrainConfig) -> None:
+    if not 0 <= cfg.stage2_epochs < cfg.epochs:
+        raise ValueError(f"stage2_epochs must be in [0, epochs={cfg.epochs}), found {cfg.stage2_epochs}")
+    if cfg.tta not in ("center", "tta6"):
+        raise ValueError(f"tta must be 'center' or 'tta6', found {cfg.tta!r}")
+    if cfg.precision not in ("auto", "bf16", "fp16", "fp32"):
+        raise ValueError(f"precision must be auto, bf16, fp16 or fp32, found {cfg.precision!r}")
+    if cfg.batch_size < 1 or cfg.accum_steps < 1:
+        raise ValueError(f"batch_size and accum_steps must be >= 1, found {cfg.batch_size}, {cfg.accum_steps}")
+
+
+def to_dict(cfg: TrainConfig) -> dict:
+    return asdict(cfg)
+
+
+def from_dict(d: dict) -> TrainConfig:
+    names = {f.name for f in fields(TrainConfig)}
+    unknown = set(d) - names
+    if unknown:
+        raise ValueError(f"config has unknown fields {sorted(unknown)} (expected a subset of TrainConfig)")
+    d = dict(d)
+    if "betas" in d:
+        d["betas"] = tuple(d["betas"])
+    return TrainConfig(**d)
+
+
+def describe(cfg: TrainConfig, preset: str = "") -> str:
+    """The config as aligned `name = value` lines, for the start of a run."""
+    lines = [f"config{f' (preset {preset})' if preset else ''}:"]
+    lines += [f"  {f.name:<22} = {getattr(cfg, f.name)!r}" for f in fields(cfg)]
+    return "\n".join(lines)
+
+
+def save(cfg: TrainConfig, path: Path) -> None:
+    Path(path).write_text(json.dumps(to_dict(cfg), indent=2))
+
+
+def load(path: Path) -> TrainConfig:
+    return from_dict(json.loads(Path(path).read_text()))
