@@ -179,7 +179,7 @@ def _to_ours(state: dict, hf_config: dict | None) -> tuple[dict, ViTConfig]:
         num_classes=state["head.weight"].shape[0] if "head.weight" in state else 0,
         dim=dim,
         depth=depth,
-        heads=dim // 64,  # timm files do not store it; every standard ViT uses head dim 64
+        heads=max(1, dim // 64),  # timm files do not store it; every standard ViT uses head dim 64
         mlp_ratio=state["blocks.0.mlp.fc1.weight"].shape[0] / dim,
         qkv_bias="blocks.0.attn.qkv.bias" in state,
         pool="mean" if "fc_norm.weight" in state and "norm.weight" not in state else "cls",

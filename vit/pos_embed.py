@@ -22,7 +22,8 @@ from torch.nn import functional as F
 
 def _sincos_1d(dim: int, positions: torch.Tensor) -> torch.Tensor:
     """MAE's 1-D table: (M,) -> (M, dim), first half sin, second half cos."""
-    assert dim % 2 == 0, f"sin-cos embedding needs an even dim, got {dim}"
+    if dim % 2:
+        raise ValueError(f"sin-cos embedding needs an even dim, got {dim}")
     omega = 1.0 / 10000 ** (torch.arange(dim // 2, dtype=torch.float64) / (dim / 2))  # (D/2,)
     angles = positions.double()[:, None] * omega[None, :]  # (M, D/2)
     return torch.cat([angles.sin(), angles.cos()], dim=1)  # (M, D)
@@ -34,7 +35,8 @@ def sincos_2d(dim: int, grid: tuple[int, int], cls_token: bool = False) -> torch
     The first dim/2 channels encode the column (w), the second half the row (h),
     exactly as the official `get_2d_sincos_pos_embed` (so checkpoints agree).
     """
-    assert dim % 4 == 0, f"2-D sin-cos embedding needs dim divisible by 4, got {dim}"
+    if dim % 4:
+        raise ValueError(f"2-D sin-cos embedding needs dim divisible by 4, got {dim}")
     gh, gw = grid
     hh, ww = torch.meshgrid(torch.arange(gh), torch.arange(gw), indexing="ij")  # (H', W') each
     table = torch.cat([_sincos_1d(dim // 2, ww.flatten()), _sincos_1d(dim // 2, hh.flatten())], dim=1)  # (N, D)
