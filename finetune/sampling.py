@@ -1,0 +1,57 @@
+"""Choosing `num_frames` frame indices from a clip of any length (the seed's section IV.3.3).
+
+The model always sees exactly `num_frames` (16 for VideoMAE K400 weights, 8
+for the seed's faster variant), but competition clips hold about 5 to 20
+frames. Segment-based sampling (TSN, Wang et al. 2016; used by VideoMAE's
+fine-tuning) handles both cases with one rule:
+
+    cut [0, n) into num_frames equal segments; take one index per segment,
+    at a random position inside the segment when training (temporal jitter,
+    a free augmentation), at the segment centre when evaluating.
+
+- n < num_frames: segments are shorter than one frame, so indices repeat in
+  temporal order (0 0 0 1 1 1 2 ...): the seed's "Oversampling". At eval every
+  frame is used at least once.
+- n > num_frames: segments are longer than one frame, so the indices spread over
+  the whole clip, start to end, never bunched at the start.
+- Indices never decrease, so time never runs backwards (the class of
+  "move_left" vs "move_right" depends on it).
+
+`offset` picks the relative position inside each segment at eval time; K
+temporal TTA clips use offsets (k + 0.5) / K.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def sample_indices(num_available: int, num_frames: int, train: bool,
+                   rng: np.random.Generator | None = None, offset: float = 0.5) -> list[int]:
+    """`num_frames` non-decreasing indices into a clip of `num_available` frames.
+
+    train: a random position in each segment drawn from `rng` (a fresh generator if None);
+    eval: the position `offset` in [0, 1) of each segment (0.5 = centre).
+    """
+    if num_available < 1:
+        raise ValueError(f"expected a clip with at least 1 frame, got num_available={num_available}")
+    if num_frames < 1:
+        raise ValueError(f"expected num_frames >= 1, got {num_frames}")
+    if not 0.0 <= offset < 1.0:
+        raise ValueError(f"expected offset in [0, 1), got {offset}")
+    seg = num_available / num_frames                                       # segment length in frames
+    if train:
+        rng = rng if rng is not None else np.random.default_rng()
+        pos = rng.random(num_frames)                                       # (T,) one draw per segment
+    else:
+        pos = np.full(num_frames, offset)
+    idx = [min(math.floor((i + p) * seg), num_available - 1) for i, p in enumerate(pos)]
+    return idx
+
+
+def temporal_offsets(k: int) -> list[float]:
+    """Offsets for K evenly spread temporal clips at eval time: K=1 -> [0.5], K=2 -> [0.25, 0.75]."""
+    if k < 1:
+        raise ValueError(f"expected at least 1 temporal clip, got {k}")
+    return [(j + 0.5) / k for j in range(k)]
