@@ -194,6 +194,10 @@ def test_official_pth_loads_and_encoder_loads_into_vit(tmp_path):
     vit = ViT.from_pretrained(tmp_path / "mae_visualize.pth").eval()
     with torch.no_grad():  # the whole encoder on all 9 tokens
         torch.testing.assert_close(vit.forward_features(images), mae.encoder.forward_features(images), atol=1e-5, rtol=0)
+    # MAE's fine-tuning recipe: mean-pool the patch tokens, a fresh fc_norm and head
+    ft = ViT.from_pretrained(tmp_path / "mae_visualize.pth", num_classes=5, pool="mean", drop_path=0.1).eval()
+    assert ft(images).shape == (2, 5)
+    torch.testing.assert_close(ft.blocks[2].attn.qkv.weight, mae.encoder.blocks[2].attn.qkv.weight, atol=0, rtol=0)
 
 
 def test_hf_mae_encoder_loads_into_vit(tmp_path):

@@ -134,7 +134,8 @@ class ViT(nn.Module):
             cfg = replace(cfg, image_size=image_size)
             if "pos_embed" in state:
                 state["pos_embed"] = resize_pos_embed(state["pos_embed"], cfg.grid)
-        model = cls(replace(cfg, **overrides))
+        cfg = replace(cfg, **overrides)  # before the checks below: pool='mean' turns an MAE encoder into a classifier
+        model = cls(cfg)
         if "head.weight" not in state and cfg.num_classes:  # a fresh head: keep its init
             state.update({f"head.{k}": v for k, v in model.head.state_dict().items()})
         if cfg.pool == "mean" and "fc_norm.weight" not in state:  # MAE encoder -> mean-pool classifier
