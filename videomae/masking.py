@@ -55,10 +55,7 @@ def frame_mask(batch: int, grid: tuple[int, int, int], ratio: float = 0.9, gener
     """int(ratio * T') whole time slices hidden, the others fully visible."""
     _check(batch, grid, ratio)
     t, h, w = grid
-    n_slices = int(ratio * t)
-    if n_slices == t:
-        raise ValueError(f"ratio {ratio} hides all {t} time slices; use a lower ratio or more frames")
-    slices = _shuffled(batch, t, n_slices, generator)  # (B, T')
+    slices = _shuffled(batch, t, int(ratio * t), generator)  # (B, T'); ratio < 1 keeps >= 1 slice visible
     return repeat(slices, "b t -> b (t hw)", hw=h * w)  # (B, T') -> (B, T'*H'*W')
 
 
