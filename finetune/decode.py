@@ -15,8 +15,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
-import torch
 from PIL import Image
 
 
@@ -24,8 +22,8 @@ class FrameError(RuntimeError):
     """A frame file could not be decoded; the message names the file."""
 
 
-def read_frame(path: Path, min_short_side: int = 0) -> np.ndarray:
-    """One frame as (H, W, 3) uint8, shrunk while its short side stays >= min_short_side."""
+def read_frame(path: Path, min_short_side: int = 0) -> Image.Image:
+    """One frame as a loaded RGB PIL image, shrunk while its short side stays >= min_short_side."""
     try:
         with Image.open(path) as img:
             w, h = img.size
@@ -35,24 +33,24 @@ def read_frame(path: Path, min_short_side: int = 0) -> np.ndarray:
                     img.draft("RGB", (math.ceil(w * s), math.ceil(h * s)))   # decoder picks the scale
                 else:
                     img = img.reduce(min(w, h) // min_short_side)
-            return np.asarray(img.convert("RGB"))
+            return img.convert("RGB")                                        # forces the full decode
     except (OSError, ValueError, SyntaxError) as e:  # UnidentifiedImageError and truncation are OSErrors
         raise FrameError(f"cannot decode frame {path}: {type(e).__name__}: {e}") from None
 
 
-def read_clip(paths: list[Path], indices: list[int], min_short_side: int = 0) -> torch.Tensor:
-    """Frames paths[i] for i in indices as (T, 3, H, W) uint8; repeated indices decoded once.
+def read_clip(paths: list[Path], indices: list[int], min_short_side: int = 0) -> list[Image.Image]:
+    """The frames paths[i] for i in indices, in that order; a repeated index gives the SAME image object.
 
-    Frames whose size differs from the first sampled frame are resized to it
-    (check-data reports such clips).
+    Decoding each distinct frame once also lets the transforms work once per
+    distinct frame. Frames whose size differs from the first sampled frame are
+    resized to it (check-data reports such clips).
     """
-    cache: dict[int, np.ndarray] = {}
+    cache: dict[int, Image.Image] = {}
     for i in indices:
         if i not in cache:
             cache[i] = read_frame(paths[i], min_short_side)
-    first = cache[indices[0]]
-    for i, a in cache.items():
-        if a.shape != first.shape:
-            cache[i] = np.asarray(Image.fromarray(a).resize((first.shape[1], first.shape[0]), Image.BILINEAR))
-    clip = np.stack([cache[i] for i in indices])                 # (T, H, W, 3)
-    return torch.from_numpy(clip).permute(0, 3, 1, 2)             # -> (T, 3, H, W), a view: no copy
+    size = cache[indices[0]].size
+    for i, img in cache.items():
+        if img.size != size:
+            cache[i] = img.resize(size, Image.BILINEAR)
+    return [cache[i] for i in indices]

@@ -12,8 +12,10 @@ fine-tuning) handles both cases with one rule:
 - n < num_frames: segments are shorter than one frame, so indices repeat in
   temporal order (0 0 0 1 1 1 2 ...): the seed's "Oversampling". At eval every
   frame is used at least once.
-- n > num_frames: segments are longer than one frame, so the indices spread over
-  the whole clip, start to end, never bunched at the start.
+- n >= num_frames: segments are at least one frame long, so the indices are
+  distinct and spread over the whole clip, start to end, never bunched at the
+  start (at train time the segments get integer edges, so two draws never
+  land on the same frame).
 - Indices never decrease, so time never runs backwards (the class of
   "move_left" vs "move_right" depends on it).
 
@@ -41,6 +43,11 @@ def sample_indices(num_available: int, num_frames: int, train: bool,
     if not 0.0 <= offset < 1.0:
         raise ValueError(f"expected offset in [0, 1), got {offset}")
     seg = num_available / num_frames                                       # segment length in frames
+    if train and num_available >= num_frames:
+        # Integer segment edges: every segment owns >= 1 whole frame, so the draws never collide.
+        rng = rng if rng is not None else np.random.default_rng()
+        edges = [math.floor(k * seg) for k in range(num_frames + 1)]
+        return [int(rng.integers(edges[k], edges[k + 1])) for k in range(num_frames)]
     if train:
         rng = rng if rng is not None else np.random.default_rng()
         pos = rng.random(num_frames)                                       # (T,) one draw per segment

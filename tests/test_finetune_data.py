@@ -1,0 +1,150 @@
+"""finetune data layer: layout, sampling, consistent augmentation, TTA views, Dataset, decoding errors."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader
+
+from finetune.dataset import VideoClipDataset
+from finetune.decode import FrameError, read_clip
+from finetune.layout import CLASSES_HMDB51, find_data_root, list_frames, list_test_clips, list_train_clips
+from finetune.sampling import sample_indices, temporal_offsets
+from finetune.toydata import write_toy_dataset
+from finetune.transforms import AugConfig, eval_views, train_transform
+
+K = 3
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("toy") / "data"
+    return write_toy_dataset(root, classes=K, clips_per_class=2, test_clips=12, seed=1, frames=(5, 8))
+
+
+# ---- layout -------------------------------------------------------------------------------
+
+def test_layout_classes_labels_and_test_ids(toy):
+    clips, classes = list_train_clips(toy.parent)             # the `data/` parent is accepted
+    assert classes == sorted(classes) and len(classes) == K
+    assert len(clips) == 2 * K and {c.label for c in clips} == set(range(K))
+    assert all(classes[c.label] == c.path.parent.name for c in clips)
+    ids = [c.label for c in list_test_clips(toy)]
+    assert ids == list(range(12))                               # numeric order: 10, 11 after 9, not after 1
+    assert find_data_root(toy.parent) == toy and find_data_root(toy) == toy
+
+
+def test_hmdb51_classes():
+    assert len(CLASSES_HMDB51) == 51 and CLASSES_HMDB51[0] == "brush_hair" and CLASSES_HMDB51[-1] == "wave"
+
+
+def test_frames_sorted_by_number_not_text(tmp_path):
+    for n in ("100.png", "9.jpg", "10.JPEG", "readme.txt"):
+        (tmp_path / n).write_bytes(b"")
+    assert [p.name for p in list_frames(tmp_path)] == ["9.jpg", "10.JPEG", "100.png"]
+    (tmp_path / "frame_a.jpg").write_bytes(b"")
+    with pytest.raises(ValueError, match="frame_a.jpg"):
+        list_frames(tmp_path)
+
+
+def test_missing_layout_names_the_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match=str(tmp_path)):
+        find_data_root(tmp_path)
+
+
+# ---- sampling -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n", [1, 5, 15, 16, 17, 40])
+@pytest.mark.parametrize("train", [False, True])
+def test_sampling_in_order_and_covering(n, train):
+    for seed in range(20 if train else 1):
+        idx = sample_indices(n, 16, train, np.random.default_rng(seed))
+        assert len(idx) == 16 and all(0 <= i < n for i in idx)
+        assert idx == sorted(idx)                               # time never runs backwards
+        seg = n / 16
+        for k, i in enumerate(idx):                             # one index inside each segment
+            assert int(k * seg) <= i <= min(int((k + 1) * seg), n - 1)
+        if n >= 16:
+            assert len(set(idx)) == 16                          # longer clips: no repeats, start to end
+        elif not train:
+            assert set(idx) == set(range(n))                    # shorter clips: every frame used
+
+
+def test_sampling_known_values():
+    assert sample_indices(5, 16, False) == [0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 4, 4, 4]
+    assert sample_indices(40, 16, False) == [1, 3, 6, 8, 11, 13, 16, 18, 21, 23, 26, 28, 31, 33, 36, 38]
+    assert sample_indices(1, 8, True, np.random.default_rng(0)) == [0] * 8
+    assert temporal_offsets(2) == [0.25, 0.75]
+
+
+# ---- consistent augmentation ---------------------------------------------------------------
+
+def _frames_with_offsets(t=6, h=120, w=160, step=12):
+    base = np.random.default_rng(0).integers(30, 150, size=(h, w, 3), dtype=np.uint8)
+    return [Image.fromarray(base + np.uint8(step * k)) for k in range(t)], step
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_every_frame_gets_the_same_crop_and_flip(seed):
+    """Frames = one texture + k*step. Crop/resize/flip are linear, so if all frames got the SAME
+    transform, out_k - out_0 is the constant k*step/255 everywhere; any per-frame crop or flip
+    would move the texture and break that."""
+    frames, step = _frames_with_offsets()
+    out = train_transform(frames, 64, AugConfig(scale=(0.3, 0.9)), np.random.default_rng(seed))
+    assert out.shape == (6, 3, 64, 64)
+    for k in range(1, 6):
+        assert torch.allclose(out[k] - out[0], torch.full_like(out[0], k * step / 255), atol=1.5 / 255)
+    plain = eval_views(frames, 64, 64)[0]
+    assert not torch.allclose(out, plain, atol=0.05)            # and the augmentation did something
+
+
+def test_colour_ops_are_the_same_on_every_frame():
+    img = Image.fromarray(np.random.default_rng(1).integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    cfg = AugConfig(colour_jitter=0.4, randaug_ops=3)
+    out = train_transform([img] * 5, 32, cfg, np.random.default_rng(3))
+    assert all(torch.equal(out[0], out[k]) for k in range(1, 5))
+
+
+def test_tta6_views_are_three_crops_and_their_mirrors():
+    frames, _ = _frames_with_offsets(t=2, h=120, w=180)
+    views = eval_views(frames, size=96, short_side=120, views=6)          # no resize: 120x180
+    full = torch.from_numpy(np.stack([np.asarray(f) for f in frames])).permute(0, 3, 1, 2).float() / 255
+    top = (120 - 96) // 2
+    expected = [full[..., top:top + 96, left:left + 96] for left in (0, (180 - 96) // 2, 180 - 96)]
+    for k in range(3):
+        assert torch.allclose(views[k], expected[k]) and torch.allclose(views[3 + k], expected[k].flip(-1))
+    assert torch.allclose(eval_views(frames, 96, 120, views=1)[0], views[1])   # view 1 = the centre crop
+
+
+# ---- Dataset ------------------------------------------------------------------------------
+
+def test_dataset_train_and_test_shapes(toy):
+    clips, classes = list_train_clips(toy)
+    x, y = VideoClipDataset(clips, train=True)[0]
+    assert x.shape == (3, 16, 224, 224) and x.dtype == torch.float32 and 0 <= y < K
+    assert -3 < x.mean() < 3                                    # normalised, not raw [0, 255]
+    test = list_test_clips(toy)
+    x, i = VideoClipDataset(test, train=False)[11]
+    assert x.shape == (3, 16, 224, 224) and i == 11
+    v, i = VideoClipDataset(test, train=False, views="tta6", temporal_clips=2)[4]
+    assert v.shape == (12, 3, 16, 224, 224) and i == 4
+    assert torch.allclose(v[3:6], v[0:3].flip(-1))              # mirrors survive normalisation
+
+
+def test_dataset_seeded_per_epoch_and_same_with_workers(toy):
+    clips, _ = list_train_clips(toy)
+    ds = VideoClipDataset(clips[:4], num_frames=4, size=32, short_side=32, seed=5)
+    ds.set_epoch(0)
+    a = torch.stack([ds[i][0] for i in range(4)])
+    b = next(iter(DataLoader(ds, batch_size=4, num_workers=2)))[0]
+    assert torch.equal(a, b)                                    # (seed, epoch, index) decides, not the worker
+    ds.set_epoch(1)
+    assert not torch.equal(a, torch.stack([ds[i][0] for i in range(4)]))
+
+
+def test_truncated_frame_error_names_the_file(toy, tmp_path):
+    clip = list_test_clips(toy)[0]
+    frames = list_frames(clip.path)
+    bad = tmp_path / "10000.jpg"
+    bad.write_bytes(frames[0].read_bytes()[:600])
+    with pytest.raises(FrameError, match="10000.jpg"):
+        read_clip([bad], [0, 0])
