@@ -1,0 +1,191 @@
+"""`python -m finetune train`: one fine-tuning run, from a data folder and weights to RUN/ (seed IV.3).
+
+    RUN/config.json      the full config (also printed at the start)
+    RUN/classes.json     class names = the training folders, in index order
+    RUN/split.json       the grouped train/validation split
+    RUN/checkpoint.pt    the latest good state (every `save_every` steps and every epoch)
+    RUN/metrics.jsonl    one line per epoch; RUN/curves.png the same as a plot
+    RUN/summary.json     written when the run is finished (ablate skips such runs)
+
+The same command under `torchrun --nproc_per_node N` trains on N GPUs (DDP).
+`--resume` continues a killed run from RUN/checkpoint.pt: same epoch, same step
+inside the epoch, same optimizer moments, loss scale and random state.
+"""
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from . import config as C
+from .checkpoint import CHECKPOINT, atomic_save, load_checkpoint, rng_state, set_rng_state, unwrap
+from .distributed import setup, teardown
+from .engine import NonFiniteLoss, StopRun, autocast_dtype, evaluate, make_loss_fn, make_scaler, peak_memory_gb, train_epoch
+from .layout import list_train_clips
+from .loaders import eval_dataset, eval_loader, split_clips, train_dataset, train_loader
+from .models import build_model, model_from_spec, model_spec
+from .optim import build_optimizer
+from .runlog import append_metrics, plot_curves
+from .schedule import make_schedule, set_lr
+
+SUMMARY = "summary.json"
+
+
+def train(cfg: C.TrainConfig, data, out, weights=None, resume: bool = False, preset: str = "",
+          device: str = "auto") -> dict:
+    """Run (or resume) one training run; returns the summary (also in RUN/summary.json)."""
+    d = setup(device)
+    try:
+        return _train(cfg, Path(data), Path(out), weights, resume, preset, d)
+    finally:
+        teardown(d)
+
+
+def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) -> dict:
+    ckpt = None
+    if resume:
+        ckpt = load_checkpoint(run)
+        # the run's own config wins over any new flags; a simulated kill is not simulated twice
+        cfg = C.replace(C.from_dict(ckpt["config"]), stop_after_steps=0)
+    elif (run / CHECKPOINT).exists():
+        raise FileExistsError(f"{run} already holds a run ({CHECKPOINT}); pass --resume to continue it or "
+                              "choose another --out")
+    C.validate(cfg)
+    if d.main:
+        run.mkdir(parents=True, exist_ok=True)
+        print(C.describe(cfg, preset), flush=True)
+        C.save(cfg, run / "config.json")
+    clips, classes = list_train_clips(data)
+    if ckpt is not None and ckpt["classes"] != classes:
+        raise ValueError(f"{run} was trained on classes {ckpt['classes'][:5]}..., {data} has {classes[:5]}...")
+    if d.main:
+        (run / "classes.json").write_text(json.dumps(classes, indent=1))
+    tr_clips, va_clips = split_clips(clips, cfg, run, write=d.main)
+
+    torch.manual_seed(cfg.seed)  # the fresh head's init: identical on every process
+    model = model_from_spec(ckpt["model_spec"]) if ckpt else build_model(cfg, len(classes), weights)
+    if ckpt:
+        model.load_state_dict(ckpt["model"])
+    spec = model_spec(model)
+    if cfg.grad_checkpointing:
+        model.set_grad_checkpointing(True)
+    model.to(d.device)
+    optimizer = build_optimizer(model, cfg, lr=1.0)  # the real lr is set by the schedule every step
+    net = torch.compile(model) if cfg.compile else model
+    if d.enabled:
+        net = DistributedDataParallel(net, device_ids=[d.device.index] if d.device.type == "cuda" else None)
+
+    tr_ds = train_dataset(tr_clips, cfg)
+    loader, sampler = train_loader(tr_ds, cfg, d)
+    val_loader = eval_loader(eval_dataset(va_clips, cfg), cfg, d) if va_clips else None
+    n_micro = min(len(loader), cfg.limit_train_batches or len(loader))
+    steps_per_epoch = math.ceil(n_micro / cfg.accum_steps)
+    peak_lr = cfg.lr or cfg.blr * cfg.batch_size * cfg.accum_steps * d.world / 256
+    schedule = make_schedule(cfg, steps_per_epoch, peak_lr)
+    dtype = autocast_dtype(cfg.precision, d.device)
+    scaler = make_scaler(dtype)
+    generator = torch.Generator().manual_seed(cfg.seed * 1000 + d.rank)  # Mixup draws
+    state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0}
+    if ckpt:
+        optimizer.load_state_dict(ckpt["optimizer"])
+        if scaler and ckpt.get("scaler"):
+            scaler.load_state_dict(ckpt["scaler"])
+        state = dict(ckpt["state"])
+        set_rng_state(ckpt["rng"][min(d.rank, len(ckpt["rng"]) - 1)], generator)
+    if d.main:
+        print(f"{len(tr_clips)} train / {len(va_clips)} val clips, {len(classes)} classes; {d.world} process(es) on "
+              f"{d.device}, precision {dtype or torch.float32}; peak lr {peak_lr:.3g}; {steps_per_epoch} steps/epoch"
+              + (f"; resuming at epoch {state['epoch'] + 1}, step {state['step_in_epoch']}" if ckpt else ""), flush=True)
+
+    def save(st):
+        if d.main:
+            atomic_save({"model": unwrap(net).state_dict(), "model_spec": spec, "optimizer": optimizer.state_dict(),
+                         "scaler": scaler.state_dict() if scaler else None, "state": dict(st),
+                         "rng": [rng_state(generator)], "config": C.to_dict(cfg), "classes": classes,
+                         "preset": preset}, run / CHECKPOINT)
+
+    def on_step(st):
+        if cfg.save_every and st["global_step"] % cfg.save_every == 0 and st["step_in_epoch"] < steps_per_epoch:
+            save(st)
+        if cfg.stop_after_steps and st["global_step"] >= cfg.stop_after_steps:
+            raise StopRun(f"stopped after {st['global_step']} optimizer steps (stop_after_steps)")
+
+    loss_fn = make_loss_fn(cfg, len(classes), generator)
+    seen, record, times = [], {}, []
+    try:
+        while state["epoch"] < cfg.epochs:
+            epoch = state["epoch"]
+            tr_ds.set_epoch(epoch)
+            sampler.set_epoch(epoch, skip=state["step_in_epoch"] * cfg.accum_steps * cfg.batch_size)
+            todo = (n_micro - state["step_in_epoch"] * cfg.accum_steps) * cfg.batch_size
+            seen += [tr_clips[i].name for i in list(sampler)[:todo]]  # what this process trains on
+            set_lr(optimizer, schedule.lr(min(state["global_step"], schedule.total_steps - 1)))
+            stats = train_epoch(net, loader, optimizer, scaler, schedule, state, cfg, d, dtype, loss_fn, n_micro,
+                                on_step)
+            record = {"epoch": epoch, "stage": schedule.stage(state["global_step"] - 1), "global_step":
+                      state["global_step"], "lr": schedule.lr(state["global_step"] - 1), **stats}
+            if val_loader is not None and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
+                val = evaluate(net, val_loader, d, dtype)
+                record.update(val_loss=val["loss"], val_acc=val["acc"])
+            record["peak_mem_gb"], record["mem_kind"] = peak_memory_gb(d.device)
+            times.append(stats["train_time_s"])
+            state.update(epoch=epoch + 1, step_in_epoch=0)
+            save(state)
+            if d.main:
+                append_metrics(run, record)
+                plot_curves(run, title=f"{preset or cfg.model}: {run.name}")
+                print(f"epoch {epoch + 1}/{cfg.epochs}: " + ", ".join(
+                    f"{k} {v:.4g}" for k, v in record.items() if isinstance(v, float)), flush=True)
+    except NonFiniteLoss as err:
+        print(f"stopping: {err}", file=sys.stderr, flush=True)
+        raise
+    except StopRun as stop:
+        if d.main:
+            print(stop, flush=True)
+        return {"stopped": True, "global_step": state["global_step"], "seen": seen}
+    summary = {"preset": preset, "model": cfg.model, "epochs": cfg.epochs, "global_step": state["global_step"],
+               "steps_per_epoch": steps_per_epoch, "train_acc": record.get("train_acc"),
+               "val_acc": record.get("val_acc"), "time_per_epoch_s": sum(times) / max(len(times), 1),
+               "clips_per_s": record.get("clips_per_s"), "peak_mem_gb": record.get("peak_mem_gb"),
+               "mem_kind": record.get("mem_kind"), "world": d.world, "device": str(d.device), "tta": cfg.tta}
+    summary["tta_acc"] = summary["val_acc"]
+    if val_loader is not None and cfg.tta != "center":
+        views = C.VIEWS[cfg.tta]
+        tta = evaluate(net, eval_loader(eval_dataset(va_clips, cfg, cfg.tta), cfg, d, views), d, dtype, desc=cfg.tta)
+        summary["tta_acc"] = tta["acc"]
+    if d.main:
+        (run / SUMMARY).write_text(json.dumps(summary, indent=1))
+        print(f"done: train acc {summary['train_acc']:.4f}, val acc {summary['val_acc']}, {cfg.tta} acc "
+              f"{summary['tta_acc']}; {summary['time_per_epoch_s']:.1f} s/epoch -> {run}", flush=True)
+    summary["seen"] = seen
+    return summary
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("train", help="fine-tune on DATA with a preset (exp1..exp4, ...) into RUN",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", required=True, help="the data folder (data_train/<class>/<clip>/*.jpg)")
+    p.add_argument("--weights", help="VideoMAE / ViT weights: HF folder, .pth, .safetensors, or an HF hub id")
+    p.add_argument("--preset", default="exp4", choices=list(C.PRESETS), help="the seed's experiment (default exp4)")
+    p.add_argument("--out", required=True, help="run folder to write (or to continue with --resume)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="override config fields")
+    p.add_argument("--device", default="auto", help="auto (GPU if present) or cpu")
+    for name in ("epochs", "batch_size", "accum_steps", "num_frames", "num_workers"):
+        p.add_argument("--" + name.replace("_", "-"), type=int, help=f"shortcut for --set {name}=...")
+    p.add_argument("--lr", type=float, help="shortcut for --set lr=...")
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    cfg = C.get_preset(args.preset)
+    shortcuts = [f"{n}={getattr(args, n)}" for n in ("epochs", "batch_size", "accum_steps", "num_frames",
+                                                     "num_workers", "lr") if getattr(args, n) is not None]
+    cfg = C.apply_overrides(cfg, shortcuts + list(args.set))
+    if args.resume and (args.set or shortcuts):
+        print("note: --resume continues with the run's saved config; --set and shortcuts are ignored")
+    train(cfg, args.data, args.out, args.weights, args.resume, args.preset, args.device)
+    return 0

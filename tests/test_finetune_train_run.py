@@ -1,0 +1,95 @@
+"""End to end on tiny toy data: resume after a kill, predict's submission, the non-finite guard."""
+import csv
+import json
+
+import pytest
+import torch
+
+from finetune.checkpoint import load_checkpoint
+from finetune.config import apply_overrides, get_preset
+from finetune.engine import NonFiniteLoss
+from finetune.predict import predict
+from finetune.toydata import write_toy_dataset
+from finetune.train import train
+
+TINY = ["model=tiny", "num_frames=4", "image_size=16", "resize=16", "num_workers=0", "batch_size=2",
+        "accum_steps=2", "epochs=2", "stage2_epochs=1", "warmup_epochs=0.5", "lr=1e-3", "hflip=0", "tta=tta3",
+        "drop_path=0.1", "val_fraction=0.2"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: one thread avoids sync overhead on a shared 2-core machine
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_toy_dataset(tmp_path_factory.mktemp("toy") / "data", classes=3, clips_per_class=6, test_clips=5,
+                             height=24, width=32, frames=(4, 8), seed=1)
+
+
+def tiny(*extra):
+    return apply_overrides(get_preset("exp4"), TINY + list(extra))
+
+
+def test_resume_after_kill_ends_like_an_uninterrupted_run(data, tmp_path):
+    full = train(tiny(), data, tmp_path / "full")
+    steps_per_epoch = full["steps_per_epoch"]
+    assert steps_per_epoch >= 3 and full["global_step"] == 2 * steps_per_epoch
+    # kill after the second step of the second epoch, with a checkpoint after every step
+    kill_at = steps_per_epoch + 2
+    killed = train(tiny("save_every=1", f"stop_after_steps={kill_at}"), data, tmp_path / "killed")
+    assert killed["stopped"] and killed["global_step"] == kill_at
+    ckpt = load_checkpoint(tmp_path / "killed")
+    assert ckpt["state"]["epoch"] == 1 and 0 < ckpt["state"]["step_in_epoch"] < steps_per_epoch  # mid-epoch
+    resumed = train(None, data, tmp_path / "killed", resume=True)
+    assert resumed["global_step"] == full["global_step"]
+    a, b = load_checkpoint(tmp_path / "full"), load_checkpoint(tmp_path / "killed")
+    adam_steps = lambda c: {int(s["step"]) for s in c["optimizer"]["state"].values()}  # noqa: E731
+    assert adam_steps(a) == adam_steps(b) == {full["global_step"]}
+    for k, v in a["model"].items():  # same batches, same Mixup draws, same drop-path masks: same weights
+        torch.testing.assert_close(b["model"][k], v, msg=k)
+    rows = [json.loads(line) for line in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [0, 1] and rows[1]["stage"] == 2
+    assert (tmp_path / "killed" / "curves.png").stat().st_size > 0
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(tiny(), data, tmp_path / "full")
+
+    # predict: every test id once, header id,class, names from the training folders
+    out = tmp_path / "submission.csv"
+    result = predict(tmp_path / "full", data, out, probs=True, num_workers=0)
+    with open(out) as f:
+        rows = list(csv.reader(f))
+    classes = json.loads((tmp_path / "full" / "classes.json").read_text())
+    assert rows[0] == ["id", "class"]
+    assert sorted(int(r[0]) for r in rows[1:]) == list(range(5))
+    assert all(r[1] in classes for r in rows[1:]) and classes == sorted(p.name for p in (data / "data_train").iterdir())
+    assert result["views"] == 3 and 0.0 <= result["accuracy"] <= 1.0
+    probs = json.loads(out.with_suffix(".probs.json").read_text())
+    assert torch.allclose(torch.tensor(probs["probs"]).sum(-1), torch.ones(5), atol=1e-5)
+
+
+def test_predict_refuses_a_run_trained_on_other_classes(data, tmp_path):
+    run = tmp_path / "run"
+    train(tiny("epochs=1", "stage2_epochs=0", "limit_train_batches=1"), data, run)
+    other = write_toy_dataset(tmp_path / "other", classes=4, clips_per_class=1, test_clips=1, height=24, width=32,
+                              frames=(4, 5))
+    with pytest.raises(ValueError, match="differ from the 4 training folders") as err:
+        predict(run, other, tmp_path / "s.csv", num_workers=0)
+    assert "only in the data" in str(err.value)
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path):
+    run = tmp_path / "run"
+    train(tiny("lr=1e30", "epochs=2", "stage2_epochs=0", "warmup_epochs=0", "limit_train_batches=2",
+               "accum_steps=1", "save_every=1", "stop_after_steps=1"), data, run)  # one (finite) step, saved
+    good = load_checkpoint(run)
+    assert good["state"]["global_step"] == 1
+    with pytest.raises(NonFiniteLoss, match="expected a finite"):
+        train(None, data, run, resume=True)  # the 1e30 lr blows the weights up: the next loss is not finite
+    after = load_checkpoint(run)
+    assert after["state"] == good["state"]
+    assert all(torch.isfinite(v).all() for v in after["model"].values() if v.is_floating_point())
