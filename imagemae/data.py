@@ -1,0 +1,87 @@
+"""Photos that need no download, and random crops of them (the lesson's "dataset").
+
+matplotlib ships a few sample images (`matplotlib.cbook.get_sample_data`); the
+two real photos are used: Grace Hopper's portrait and a gift box. Pretraining
+sees random crops of them (random scale and aspect ratio, random flip), the
+augmentation MAE pretrains with (He et al. 2022, appendix A.1: "random resized
+cropping" and horizontal flipping, nothing else: masking is the augmentation).
+
+Images are float tensors (3, H, W), normalised with the ImageNet mean and std
+like MAE's inputs; `to_display` undoes it for figures.
+"""
+import math
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+SAMPLE_PHOTOS = ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png")
+MEAN = torch.tensor([0.485, 0.456, 0.406])[:, None, None]  # ImageNet statistics, as MAE
+STD = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
+
+
+def load_photos(names=SAMPLE_PHOTOS) -> list[torch.Tensor]:
+    """The sample photos that exist in this matplotlib, each (3, H, W) in [0, 1]."""
+    from matplotlib import cbook
+    from PIL import Image
+
+    photos = []
+    for name in names:
+        try:
+            with Image.open(cbook.get_sample_data(name)) as im:
+                array = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0  # (H, W, 3)
+        except (FileNotFoundError, OSError, ValueError):
+            continue
+        photos.append(torch.from_numpy(array).permute(2, 0, 1).contiguous())  # (H, W, 3) -> (3, H, W)
+    if not photos:
+        raise FileNotFoundError(f"none of matplotlib's sample photos {names} was found")
+    return photos
+
+
+def shrink(photo: torch.Tensor, short_side: int) -> torch.Tensor:
+    """Resize (3, H, W) so its short side is at most `short_side` (cheaper crops)."""
+    _, h, w = photo.shape
+    if min(h, w) <= short_side:
+        return photo
+    k = short_side / min(h, w)
+    return F.interpolate(photo[None], size=(round(h * k), round(w * k)), mode="bilinear", antialias=True)[0]
+
+
+def normalize(images: torch.Tensor) -> torch.Tensor:
+    return (images - MEAN) / STD
+
+
+def to_display(images: torch.Tensor) -> torch.Tensor:
+    """Normalised (..., 3, H, W) -> [0, 1] pixels for imshow."""
+    return (images * STD + MEAN).clamp(0, 1)
+
+
+def center_crop(photo: torch.Tensor, size: int) -> torch.Tensor:
+    """(3, H, W) -> normalised (3, size, size): the largest centred square, resized."""
+    _, h, w = photo.shape
+    s = min(h, w)
+    top, left = (h - s) // 2, (w - s) // 2
+    return normalize(_resize(photo[:, top:top + s, left:left + s], size))
+
+
+def random_crops(photos, batch: int, size: int, generator: torch.Generator, scale=(0.2, 1.0)) -> torch.Tensor:
+    """A batch (B, 3, size, size) of normalised random resized crops with random flips."""
+    out = []
+    for _ in range(batch):
+        photo = photos[int(torch.randint(len(photos), (1,), generator=generator))]
+        _, h, w = photo.shape
+        area = h * w * float(torch.empty(1).uniform_(*scale, generator=generator))
+        ratio = math.exp(float(torch.empty(1).uniform_(math.log(3 / 4), math.log(4 / 3), generator=generator)))
+        ch = min(h, int(round(math.sqrt(area / ratio))))
+        cw = min(w, int(round(math.sqrt(area * ratio))))
+        top = int(torch.randint(h - ch + 1, (1,), generator=generator))
+        left = int(torch.randint(w - cw + 1, (1,), generator=generator))
+        crop = _resize(photo[:, top:top + ch, left:left + cw], size)  # (3, ch, cw) -> (3, size, size)
+        if torch.rand(1, generator=generator) < 0.5:
+            crop = crop.flip(-1)
+        out.append(crop)
+    return normalize(torch.stack(out))  # (B, 3, size, size)
+
+
+def _resize(image: torch.Tensor, size: int) -> torch.Tensor:
+    return F.interpolate(image[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]

@@ -1,0 +1,87 @@
+"""Figures of the lesson: what the encoder sees, and what the decoder paints back.
+
+Every image is rebuilt from patches with `vit.patches.unpatchify`, the exact
+inverse of the `patchify` that made the loss target, so what is drawn is what
+the loss compares (He et al. 2022, figure 2 shows the same four panels).
+"""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+from vit.patches import patchify, unpatchify  # noqa: E402
+
+from .data import to_display  # noqa: E402
+
+
+def grey_out(images: torch.Tensor, mask: torch.Tensor, patch: int, fill: torch.Tensor | None = None) -> torch.Tensor:
+    """Replace the masked patches of normalised images (B, 3, H, W) by `fill`
+    patches (B, N, p*p*3) (default: mid grey, i.e. 0 after normalisation)."""
+    b, _, h, w = images.shape
+    patches = patchify(images, patch)  # (B, N, p*p*3)
+    fill = torch.zeros_like(patches) if fill is None else fill
+    patches = torch.where(mask[..., None], fill, patches)  # (B, N, p*p*3)
+    return unpatchify(patches, patch, (h // patch, w // patch))  # -> (B, 3, H, W)
+
+
+def masking_figure(image: torch.Tensor, mask: torch.Tensor, patch: int, path) -> None:
+    """One image (3, H, W): original | masked | only what the encoder receives."""
+    n, visible = mask.numel(), int((~mask).sum())
+    panels = [image[None], grey_out(image[None], mask[None], patch)]
+    titles = ["original", f"masked: {n - visible} of {n} patches", f"encoder input: {visible} patches"]
+    keep = patchify(image[None], patch)[0][~mask]  # (N_vis, p*p*3)
+    side = int(visible**0.5 + 0.999)
+    packed = torch.zeros(side * side, keep.shape[1])
+    packed[:visible] = keep
+    panels.append(unpatchify(packed[None], patch, (side, side)))  # the visible patches, packed together
+    fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.4))
+    for ax, img, title in zip(axes, panels, titles):
+        ax.imshow(to_display(img[0]).permute(1, 2, 0).numpy())
+        ax.set_title(title, fontsize=10)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def reconstruction_figure(images, pred, mask, patch: int, path, title: str, norm_pix_loss: bool = False) -> None:
+    """Rows of original | masked | reconstruction | reconstruction + visible.
+
+    images (B, 3, H, W) normalised, pred (B, N, p*p*3), mask (B, N) bool. With
+    norm_pix_loss the prediction is per-patch normalised; it is shown with the
+    true patch's mean and std put back (as the official demo does)."""
+    b, _, h, w = images.shape
+    grid = (h // patch, w // patch)
+    pred = pred.detach().float()
+    if norm_pix_loss:
+        target = patchify(images, patch)
+        pred = pred * (target.var(dim=-1, keepdim=True) + 1e-6) ** 0.5 + target.mean(dim=-1, keepdim=True)
+    recon = unpatchify(pred, patch, grid)  # (B, N, p*p*3) -> (B, 3, H, W)
+    pasted = grey_out(images, mask, patch, fill=pred)  # visible patches are the real ones
+    columns = [images, grey_out(images, mask, patch), recon, pasted]
+    names = ["original", "masked (75%)", "reconstruction", "reconstruction + visible"]
+    fig, axes = plt.subplots(b, 4, figsize=(9.6, 2.5 * b + 0.4), squeeze=False)
+    for row in range(b):
+        for col, (column, name) in enumerate(zip(columns, names)):
+            ax = axes[row, col]
+            ax.imshow(to_display(column[row]).permute(1, 2, 0).numpy())
+            ax.axis("off")
+            if row == 0:
+                ax.set_title(name, fontsize=10)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def loss_curve(losses: list[float], path) -> None:
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot(range(1, len(losses) + 1), losses, lw=1)
+    ax.set_xlabel("step")
+    ax.set_ylabel("MSE on masked patches")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
