@@ -1,0 +1,141 @@
+"""`python -m videomae`: the VideoMAE lesson, step by step on a CPU (seed III).
+
+1. tubelets: a 16x224 clip -> 8x14x14 = 1568 tokens (III.1)
+2. tube / random / frame masking at 90% on one synthetic clip, drawn (III.2)
+3. the "copy from the neighbouring frame" cheat under each masking (III.2)
+4. a tiny VideoMAE pretrained for about a minute: the loss falls and the
+   reconstructions sharpen (III.3-III.4)
+"""
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import synthetic
+from .config import IMAGENET_MEAN, IMAGENET_STD, VideoMAEConfig
+from .copy_baseline import copy_neighbour_loss
+from .figures import grey_out, paint_prediction, plot_loss, plot_rows
+from .masking import MASKS, tube_mask
+from .pretrain import videomae_tiny
+from .tubelets import TubeletEmbed, linear_from_conv3d, patchify
+
+
+def normalise(video: torch.Tensor) -> torch.Tensor:
+    """[0, 1] pixels -> ImageNet-normalised, what the model (and its target) expects."""
+    mean = video.new_tensor(IMAGENET_MEAN)[None, :, None, None, None]
+    std = video.new_tensor(IMAGENET_STD)[None, :, None, None, None]
+    return (video - mean) / std
+
+
+def step_tubelets() -> None:
+    print("\n== 1. Tubelets: a clip cut into 2 x 16 x 16 cubes (seed III.1) ==")
+    cfg = VideoMAEConfig()
+    t, h, w = cfg.grid
+    print(f"video (B, C, T, H, W) = (1, 3, {cfg.num_frames}, {cfg.image_size}, {cfg.image_size})")
+    print(f"tubelet {cfg.tubelet_size} frames x {cfg.patch_size} x {cfg.patch_size} px -> grid {t} x {h} x {w} "
+          f"= {cfg.num_tokens} tokens, each 2*16*16*3 = {cfg.tubelet_size * cfg.patch_size**2 * 3} numbers")
+    video = torch.rand(1, 3, cfg.num_frames, cfg.image_size, cfg.image_size, generator=torch.Generator().manual_seed(0))
+    embed = TubeletEmbed(cfg.tubelet, 3, cfg.dim)
+    with torch.no_grad():
+        by_conv, by_linear = embed.forward_conv(video), linear_from_conv3d(embed.proj)(patchify(video, cfg.tubelet))
+    print(f"patchify -> {tuple(patchify(video, cfg.tubelet).shape)}; Conv3d(k=s=(2,16,16)) -> {tuple(by_conv.shape)}; "
+          f"einops cut + one Linear gives the same tokens (max diff {(by_conv - by_linear).abs().max():.1e})")
+    mask = tube_mask(1, cfg.grid, 0.9)
+    per_slice = int(mask[0, : h * w].sum())
+    print(f"90% tube masking: {per_slice} of {h * w} positions hidden in every one of the {t} time slices -> "
+          f"{int(mask.sum())} masked, {int((~mask).sum())} visible: the encoder runs on {int((~mask).sum())} tokens, "
+          f"not {cfg.num_tokens} (attention cost ~{(cfg.num_tokens / int((~mask).sum()))**2:.0f}x smaller)")
+
+
+def step_masks(out: Path, seed: int) -> None:
+    print("\n== 2. Three ways to hide 90% of a clip (seed III.2, figure (b) frame, (c) random, (d) tube) ==")
+    rng = np.random.default_rng(seed)
+    clip = torch.from_numpy(synthetic.make_clip(synthetic.ACTIONS.index("move_right"), 16, 96, 96, rng))
+    clip = clip.permute(3, 0, 1, 2).float() / 255  # (T, H, W, 3) -> (3, T, H, W)
+    tubelet, grid = (2, 16, 16), (8, 6, 6)
+    g = torch.Generator().manual_seed(seed)
+    rows = [("clip", clip)]
+    for name in ("tube", "random", "frame"):
+        mask = MASKS[name](1, grid, 0.9, generator=g)[0]
+        rows.append((f"{name} ({int(mask.sum())}/{mask.numel()})", grey_out(clip, mask, tubelet, grid)))
+        print(f"{name:>6}: {int(mask.sum())} of {mask.numel()} tubelets masked")
+    plot_rows(rows, out / "masking.png", "90% masking of a 'move_right' clip, 2x16x16 tubelets", frames=list(range(0, 16, 2)))
+    print(f"figure: {out / 'masking.png'}")
+
+
+def step_copy_cheat(seed: int) -> dict:
+    print("\n== 3. The cheat tube masking blocks: copy the same place from the nearest visible frame ==")
+    video, _ = synthetic.make_batch(32, 16, 96, seed=seed + 1)  # (32, 3, 16, 96, 96) in [0, 1]
+    tubelet, grid = (2, 16, 16), (8, 6, 6)
+    g = torch.Generator().manual_seed(seed)
+    results = {}
+    print(f"{'masking':>8} | hidden tubelets with a visible copy | copy-neighbour MSE | average-colour MSE")
+    for name in ("random", "frame", "tube"):
+        r = copy_neighbour_loss(video, MASKS[name](32, grid, 0.9, generator=g), tubelet, grid)
+        results[name] = r
+        print(f"{name:>8} | {r['with_copy']:>34.0%} | {r['copy_mse']:>18.4f} | {r['mean_colour_mse']:>18.4f}")
+    print("random masking leaves a copy for most holes, so copying nearly solves it; tube masking leaves none,\n"
+          "so the cheat is no better than guessing the average colour: the model must reason about content and motion.")
+    return results
+
+
+def step_pretrain(out: Path, seconds: float, max_steps: int, seed: int) -> tuple[float, float, int]:
+    print("\n== 4. Pretraining a tiny VideoMAE on synthetic clips, 90% tube masking (seed III.3-III.4) ==")
+    torch.manual_seed(seed)
+    model = videomae_tiny(image_size=48)  # 8 x 48 x 48 clips: grid 4 x 6 x 6 = 144 tubelets, fast on a CPU
+    cfg = model.cfg
+    pool, _ = synthetic.make_batch(256, cfg.num_frames, cfg.image_size, seed=seed + 2)  # (256, 3, 8, 48, 48)
+    pool = normalise(pool)
+    n_vis = int((~tube_mask(1, cfg.grid, 0.9))[0].sum())
+    print(f"clips (B, 3, {cfg.num_frames}, {cfg.image_size}, {cfg.image_size}), tubelets {cfg.tubelet} -> grid {cfg.grid} = "
+          f"{cfg.num_tokens} tokens; encoder D={cfg.dim} x {cfg.depth} sees {n_vis}, decoder D={cfg.decoder_dim} x "
+          f"{cfg.decoder_depth} predicts the other {cfg.num_tokens - n_vis}; {sum(p.numel() for p in model.parameters())/1e6:.2f}M params")
+    g = torch.Generator().manual_seed(seed + 3)
+    show_video, show_mask = pool[:1], tube_mask(1, cfg.grid, 0.9, generator=g)
+
+    def snapshot():
+        model.eval()
+        with torch.no_grad():
+            _, pred = model(show_video, show_mask)
+        model.train()
+        clip = (show_video[0] * torch.tensor(IMAGENET_STD)[:, None, None, None] + torch.tensor(IMAGENET_MEAN)[:, None, None, None])
+        return clip, paint_prediction(clip, show_mask[0], pred[0], cfg.tubelet, cfg.grid)
+
+    clip, before = snapshot()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05)  # paper's betas
+    losses, start, step, batch = [], time.time(), 0, 8
+    while step < max_steps and time.time() - start < seconds:
+        idx = torch.randint(0, len(pool), (batch,), generator=g)
+        lr_scale = min(1.0, (step + 1) / 20)  # short warmup
+        for group in opt.param_groups:
+            group["lr"] = 1e-3 * lr_scale
+        loss, _ = model(pool[idx], tube_mask(batch, cfg.grid, 0.9, generator=g))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        if step % 50 == 0:
+            print(f"  step {step:4d}  loss {loss.item():.4f}  ({time.time() - start:.0f}s)")
+        step += 1
+    _, after = snapshot()
+    first, last = float(np.mean(losses[:10])), float(np.mean(losses[-10:]))
+    print(f"{step} steps in {time.time() - start:.0f}s: loss (mean of 10 steps) first {first:.4f} -> last {last:.4f}")
+    mask_img = grey_out(clip, show_mask[0], cfg.tubelet, cfg.grid)
+    plot_rows([("frames", clip), ("masked 90%", mask_img), ("step 0", before), (f"step {step}", after)],
+              out / "reconstruction.png", "tiny VideoMAE: frames | masked | reconstruction before and after pretraining")
+    plot_loss(losses, out / "loss.png")
+    print(f"figures: {out / 'reconstruction.png'}, {out / 'loss.png'}")
+    return first, last, step
+
+
+def run(out="outputs/videomae", seconds: float = 60.0, max_steps: int = 5000, seed: int = 0) -> None:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    t0 = time.time()
+    step_tubelets()
+    step_masks(out, seed)
+    step_copy_cheat(seed)
+    step_pretrain(out, seconds, max_steps, seed)
+    print(f"\nlesson done in {time.time() - t0:.0f}s; outputs in {out}/")
