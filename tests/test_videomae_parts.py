@@ -28,11 +28,11 @@ def test_einops_cut_plus_linear_equals_conv3d():
     torch.manual_seed(0)
     embed = TubeletEmbed((2, 4, 4), in_chans=3, dim=10)
     video = torch.randn(2, 3, 6, 12, 8)
-    by_conv = embed.forward_conv(video)
+    by_conv = embed(video)
     by_linear = linear_from_conv3d(embed.proj)(patchify(video, (2, 4, 4)))
     assert by_conv.shape == (2, 3 * 3 * 2, 10)
     torch.testing.assert_close(by_linear, by_conv, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(embed(video), by_conv, atol=1e-5, rtol=1e-5)  # the path forward() runs
+    torch.testing.assert_close(embed.forward_linear(video), by_conv, atol=1e-5, rtol=1e-5)
 
 
 # -- masks ----------------------------------------------------------------------

@@ -38,7 +38,7 @@ def step_tubelets() -> None:
     video = torch.rand(1, 3, cfg.num_frames, cfg.image_size, cfg.image_size, generator=torch.Generator().manual_seed(0))
     embed = TubeletEmbed(cfg.tubelet, 3, cfg.dim)
     with torch.no_grad():
-        by_conv, by_linear = embed.forward_conv(video), linear_from_conv3d(embed.proj)(patchify(video, cfg.tubelet))
+        by_conv, by_linear = embed(video), linear_from_conv3d(embed.proj)(patchify(video, cfg.tubelet))
     print(f"patchify -> {tuple(patchify(video, cfg.tubelet).shape)}; Conv3d(k=s=(2,16,16)) -> {tuple(by_conv.shape)}; "
           f"einops cut + one Linear gives the same tokens (max diff {(by_conv - by_linear).abs().max():.1e})")
     mask = tube_mask(1, cfg.grid, 0.9)

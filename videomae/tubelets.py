@@ -9,9 +9,8 @@ Two ways to embed a tubelet, and they are the same function:
   1. `patchify` then one `nn.Linear(pt*ph*pw*C, D)` (the paper's linear projection);
   2. `nn.Conv3d(C, D, kernel = stride = (2, 16, 16))` (what the checkpoints store).
 `linear_from_conv3d` turns the conv's weight into the Linear's; a test checks
-both give the same tokens. `TubeletEmbed` keeps the conv's parameters (so its
-keys are the official `patch_embed.proj.*`) but runs the Linear form, which is
-one matrix multiply and faster than a strided Conv3d on CPU.
+both give the same tokens. `TubeletEmbed` runs the conv (its keys are the
+official `patch_embed.proj.*`); `forward_linear` is the paper's form.
 """
 import torch
 from einops import rearrange
@@ -56,11 +55,10 @@ class TubeletEmbed(nn.Module):
         self.proj = nn.Conv3d(in_chans, dim, kernel_size=self.tubelet, stride=self.tubelet)
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
-        # Same result as rearrange(self.proj(video), "b d t h w -> b (t h w) d"), as one matmul.
-        weight = rearrange(self.proj.weight, "d c pt ph pw -> d (pt ph pw c)")  # (D, K)
-        return F.linear(patchify(video, self.tubelet), weight, self.proj.bias)  # (B, C, T, H, W) -> (B, N, D)
-
-    def forward_conv(self, video: torch.Tensor) -> torch.Tensor:
-        """The textbook Conv3d path, kept to show (and test) that it is the same function."""
         x = self.proj(video)  # (B, C, T, H, W) -> (B, D, T/pt, H/ph, W/pw)
-        return rearrange(x, "b d t h w -> b (t h w) d")  # -> (B, N, D)
+        return rearrange(x, "b d t h w -> b (t h w) d")  # -> (B, N, D), tokens ordered t, h, w
+
+    def forward_linear(self, video: torch.Tensor) -> torch.Tensor:
+        """The same function as one matmul over `patchify`'s tubelets (a test keeps them equal)."""
+        weight = rearrange(self.proj.weight, "d c pt ph pw -> d (pt ph pw c)")  # (D, C, pt, ph, pw) -> (D, K)
+        return F.linear(patchify(video, self.tubelet), weight, self.proj.bias)  # (B, C, T, H, W) -> (B, N, D)

@@ -1,0 +1,144 @@
+"""Our VideoMAE ViT-B against transformers' with the same weights (Tong et al. 2022;
+seed III and IV.3): the classifier at 16x224 (inference forward, and forward +
+backward as in training), and one pretraining step at 90% tube masking.
+
+Same weights (ours -> `save_pretrained` -> transformers' `from_pretrained`),
+same inputs (ours (B, C, T, H, W), theirs the same tensor as (B, T, C, H, W)),
+runs interleaved in one process (ours, theirs, then theirs, ours, ...) so that
+load from other programs hits both alike. Each repeat gives one ratio = their
+time / our time (> 1: ours is faster); the median of those paired ratios is
+reported, with the median and best time of each side. Both use PyTorch's SDPA.
+
+    python benchmarks/videomae_vs_hf.py [--batch 1] [--repeats 3] [--device cpu|cuda] [--only cls|pretrain]
+
+Peak memory: on CUDA, torch.cuda.max_memory_allocated during the call. On CPU,
+the peak RSS increase (ru_maxrss) of a fresh subprocess that builds one model and
+runs exactly one call of one variant (ru_maxrss never goes down, so each
+variant needs its own process); add --memory to measure it.
+"""
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from transformers import VideoMAEForPreTraining, VideoMAEForVideoClassification  # noqa: E402
+
+from videomae import tube_mask, videomae_base, videovit_base  # noqa: E402
+
+VARIANTS = ("cls-forward", "cls-train", "pretrain-step")
+
+
+def build(kind: str, who: str, device: str):
+    """(model, call) for one variant; the same seed gives both sides the same weights."""
+    torch.manual_seed(0)
+    ours = videovit_base(num_classes=400) if kind != "pretrain-step" else videomae_base()
+    if who == "theirs":
+        hf_cls = VideoMAEForVideoClassification if kind != "pretrain-step" else VideoMAEForPreTraining
+        with tempfile.TemporaryDirectory() as d:
+            ours.save_pretrained(d)
+            model = hf_cls.from_pretrained(d, attn_implementation="sdpa")
+    else:
+        model = ours
+    return model.to(device)
+
+
+def inputs(batch: int, device: str):
+    g = torch.Generator().manual_seed(1)
+    video = torch.randn(batch, 3, 16, 224, 224, generator=g).to(device)  # (B, C, T, H, W)
+    mask = tube_mask(batch, (8, 14, 14), 0.9, generator=g).to(device)  # 1408 of 1568 masked
+    return video, mask
+
+
+def call(kind: str, who: str, model, video, mask):
+    """One timed unit of work; returns a scalar (after backward where training)."""
+    hf_video = video.transpose(1, 2)  # (B, C, T, H, W) -> (B, T, C, H, W), a view, as a user would pass it
+    if kind == "cls-forward":
+        model.eval()
+        with torch.no_grad():
+            return model(video) if who == "ours" else model(hf_video).logits
+    model.train()
+    model.zero_grad(set_to_none=True)
+    if kind == "cls-train":
+        out = model(video) if who == "ours" else model(hf_video).logits
+        loss = out.float().logsumexp(-1).mean()
+    else:
+        loss = model(video, mask)[0] if who == "ours" else model(hf_video, bool_masked_pos=mask).loss
+    loss.backward()
+    return loss.detach()
+
+
+def timed(fn, device: str) -> float:
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    fn()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - t
+
+
+def peak_memory_cpu(kind: str, who: str, batch: int) -> float:
+    """MB of peak RSS increase for one call, in a fresh process."""
+    code = (
+        "import resource, sys, torch; sys.argv=['x']; "
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); import videomae_vs_hf as b; "
+        f"m = b.build({kind!r}, {who!r}, 'cpu'); v, k = b.inputs({batch}, 'cpu'); "
+        "r0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+        f"b.call({kind!r}, {who!r}, m, v, k); "
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - r0) / 1024)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--only", choices=("cls", "pretrain"), default=None)
+    p.add_argument("--memory", action="store_true", help="CPU: also measure peak RSS per variant (slow)")
+    args = p.parse_args()
+    kinds = [k for k in VARIANTS if args.only is None or k.startswith(args.only)]
+    video, mask = inputs(args.batch, args.device)
+    print(f"device {args.device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"batch {args.batch}, 16x224, repeats {args.repeats} (+1 warm-up)")
+    results = {}
+    for kind in kinds:
+        models = {who: build(kind, who, args.device) for who in ("ours", "theirs")}
+        a = call(kind, "ours", models["ours"], video, mask)
+        b = call(kind, "theirs", models["theirs"], video, mask)  # warm-up, and the same answer
+        diff = (a.float() - b.float()).abs().max().item()
+        times, peaks = {"ours": [], "theirs": []}, {}
+        for r in range(args.repeats):
+            for who in (("ours", "theirs") if r % 2 == 0 else ("theirs", "ours")):
+                if args.device == "cuda":
+                    torch.cuda.reset_peak_memory_stats()
+                times[who].append(timed(lambda: call(kind, who, models[who], video, mask), args.device))
+                if args.device == "cuda":
+                    peaks[who] = torch.cuda.max_memory_allocated() / 2**20
+        del models
+        if args.device == "cpu" and args.memory:
+            peaks = {who: peak_memory_cpu(kind, who, args.batch) for who in ("ours", "theirs")}
+        med = {who: statistics.median(t) for who, t in times.items()}
+        best = {who: min(t) for who, t in times.items()}
+        ratio = statistics.median(b / a for a, b in zip(times["ours"], times["theirs"]))
+        results[kind] = {"ours_s": med["ours"], "theirs_s": med["theirs"], "ours_best_s": best["ours"],
+                         "theirs_best_s": best["theirs"], "ratio": ratio, "max_abs_diff": diff,
+                         **{f"{w}_peak_mb": round(m) for w, m in peaks.items()}}
+        mem = f"  peak MB ours {peaks['ours']:.0f} / theirs {peaks['theirs']:.0f}" if peaks else ""
+        print(f"{kind:>14}: ours {med['ours']:.3f}s (best {best['ours']:.3f})  transformers {med['theirs']:.3f}s "
+              f"(best {best['theirs']:.3f})  ratio {ratio:.2f}x  (outputs differ by {diff:.1e}){mem}")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
