@@ -101,6 +101,9 @@ def load_videovit(cls, path, num_classes=None, num_frames=None, **overrides):
     state = to_common(state)
     cfg = infer_config(state, config)
     state = {k: v for k, v in state.items() if not k.startswith(_DECODER)}  # a classifier has no decoder
+    if "fc_norm.weight" not in state and "head.weight" in state:
+        raise ValueError(f"{path}: a classifier without fc_norm (it classifies from the first token, "
+                         "use_mean_pooling=False); VideoViT mean-pools as the official models do")
     if "fc_norm.weight" not in state:  # a pretraining encoder: mean pooling + fresh fc_norm (official recipe)
         state = {k: v for k, v in state.items() if not k.startswith("encoder.norm.")}
     state = {k.removeprefix("encoder."): v for k, v in state.items()}
