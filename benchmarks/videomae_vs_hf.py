@@ -11,24 +11,28 @@ reported, with the median and best time of each side. Both use PyTorch's SDPA.
 
     python benchmarks/videomae_vs_hf.py [--batch 1] [--repeats 3] [--device cpu|cuda] [--only cls|pretrain]
 
-Peak memory: on CUDA, torch.cuda.max_memory_allocated during the call. On CPU,
-the peak RSS increase (ru_maxrss) of a fresh subprocess that builds one model and
-runs exactly one call of one variant (ru_maxrss never goes down, so each
-variant needs its own process); add --memory to measure it.
+Peak memory: on CUDA, torch.cuda.max_memory_allocated during the call. On CPU
+(--memory), a fresh subprocess per variant builds one model (random weights:
+memory does not depend on them), then a thread samples the resident set size
+(/proc/self/statm) every 2 ms during exactly one call; reported: peak RSS during
+the call minus RSS just before it, i.e. activations and temporaries, not weights.
 """
 import argparse
+import gc
 import json
-import resource
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from transformers import VideoMAEConfig as HFConfig  # noqa: E402
 from transformers import VideoMAEForPreTraining, VideoMAEForVideoClassification  # noqa: E402
 
 from videomae import tube_mask, videomae_base, videovit_base  # noqa: E402
@@ -85,17 +89,46 @@ def timed(fn, device: str) -> float:
     return time.perf_counter() - t
 
 
+def _rss() -> int:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def measure_call_memory(kind: str, who: str, batch: int) -> float:
+    """Runs inside the fresh subprocess: MB of RSS above the pre-call level, at peak."""
+    torch.manual_seed(0)
+    if who == "ours":
+        model = videovit_base(num_classes=400) if kind != "pretrain-step" else videomae_base()
+    else:
+        hf_cls = VideoMAEForVideoClassification if kind != "pretrain-step" else VideoMAEForPreTraining
+        model = hf_cls(HFConfig(num_labels=400, use_mean_pooling=kind != "pretrain-step", attn_implementation="sdpa"))
+    video, mask = inputs(batch, "cpu")
+    gc.collect()
+    base, peak, stop = _rss(), [0], threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            peak[0] = max(peak[0], _rss())
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=sample)
+    thread.start()
+    try:
+        call(kind, who, model, video, mask)
+    finally:
+        stop.set()
+        thread.join()
+    return (max(peak[0], _rss()) - base) / 2**20
+
+
 def peak_memory_cpu(kind: str, who: str, batch: int) -> float:
-    """MB of peak RSS increase for one call, in a fresh process."""
     code = (
-        "import resource, sys, torch; sys.argv=['x']; "
-        f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); import videomae_vs_hf as b; "
-        f"m = b.build({kind!r}, {who!r}, 'cpu'); v, k = b.inputs({batch}, 'cpu'); "
-        "r0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
-        f"b.call({kind!r}, {who!r}, m, v, k); "
-        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - r0) / 1024)"
+        f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); import videomae_vs_hf as b; "
+        f"print(b.measure_call_memory({kind!r}, {who!r}, {batch}))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # A fixed mmap threshold: every large tensor is mmapped and given back when freed, so RSS
+    # follows live memory (glibc's default would keep freed construction memory and hide the peak).
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "65536"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -104,7 +137,7 @@ def main():
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--only", choices=("cls", "pretrain"), default=None)
+    p.add_argument("--only", choices=VARIANTS + ("cls", "pretrain"), default=None)
     p.add_argument("--memory", action="store_true", help="CPU: also measure peak RSS per variant (slow)")
     args = p.parse_args()
     kinds = [k for k in VARIANTS if args.only is None or k.startswith(args.only)]
