@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["finetune.toydata", "finetune.checkdata"]
+COMMANDS = ["finetune.toydata", "finetune.checkdata", "finetune.train", "finetune.predict", "finetune.ablate", "finetune.demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -93,3 +93,34 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path
     after = load_checkpoint(run)
     assert after["state"] == good["state"]
     assert all(torch.isfinite(v).all() for v in after["model"].values() if v.is_floating_point())
+
+
+def test_ablate_runs_presets_once_and_tabulates(data, tmp_path, capsys):
+    from finetune.ablate import ablate
+
+    settings = TINY + ["epochs=1", "stage2_epochs=0", "limit_train_batches=2"]
+    text = ablate(data, None, tmp_path, presets=["exp1", "exp3"], overrides=settings)
+    lines = text.splitlines()
+    assert lines[0].startswith("| experiment | what it adds | train acc | val acc | TTA acc | time / epoch | peak memory")
+    assert [line.split("|")[1].strip() for line in lines[2:]] == ["exp1", "exp3"]
+    assert "81.76%" in lines[2] and "84.31%" in lines[3]  # the seed's numbers beside ours
+    report = (tmp_path / "ablation.md").read_text()
+    assert report.count("\n| exp1 |") == report.count("\n| exp3 |") == 1 and (tmp_path / "ablation.png").exists()
+    stamp = (tmp_path / "exp1" / "checkpoint.pt").stat().st_mtime_ns
+    capsys.readouterr()
+    ablate(data, None, tmp_path, presets=["exp1", "exp3"], overrides=settings)
+    assert capsys.readouterr().out.count("finished earlier, skipped") == 2
+    assert (tmp_path / "exp1" / "checkpoint.pt").stat().st_mtime_ns == stamp
+
+
+def test_command_line_registers_train_predict_ablate_demo():
+    from finetune.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["train", "--data", "D", "--out", "R", "--preset", "exp3", "--epochs", "3",
+                              "--set", "lr=1e-4", "mixup=0.5"])
+    assert (args.preset, args.epochs, args.set) == ("exp3", 3, ["lr=1e-4", "mixup=0.5"])
+    assert parser.parse_args(["predict", "--run", "R", "--data", "D", "--probs"]).probs
+    assert parser.parse_args(["ablate", "--data", "D", "--out", "O", "--presets", "exp1", "exp4"]).presets == [
+        "exp1", "exp4"]
+    assert callable(parser.parse_args(["demo"]).func)
