@@ -181,6 +181,7 @@ def main() -> None:
     print(f"\nwhole step (decoder included): {med[names[1]] / med[names[0]]:.2f}x faster with the visible-only encoder, "
           f"memory {memory[names[1]] / max(memory[names[0]], 1e-9):.2f}x less")
     print(f"encoder alone:                 {med[names[3]] / med[names[2]]:.2f}x faster, "
+          f"memory {memory[names[3]] / max(memory[names[2]], 1e-9):.2f}x less, "
           f"saved activations {saved[names[3]] / saved[names[2]]:.2f}x less")
 
 

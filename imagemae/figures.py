@@ -41,8 +41,7 @@ def masking_figure(image: torch.Tensor, mask: torch.Tensor, patch: int, path) ->
         ax.set_title(title, fontsize=10)
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def reconstruction_figure(images, pred, mask, patch: int, path, title: str, norm_pix_loss: bool = False) -> None:
@@ -71,8 +70,7 @@ def reconstruction_figure(images, pred, mask, patch: int, path, title: str, norm
                 ax.set_title(name, fontsize=10)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def loss_curve(losses: list[float], path) -> None:
@@ -80,8 +78,19 @@ def loss_curve(losses: list[float], path) -> None:
     ax.plot(range(1, len(losses) + 1), losses, lw=1)
     ax.set_xlabel("step")
     ax.set_ylabel("MSE on masked patches")
-    ax.set_yscale("log")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    _save(fig, path)
+
+
+def _save(fig, path, dpi: int = 80) -> None:
+    """Save as a 256-colour PNG: the untrained decoder's noise makes full-colour
+    files of several hundred KB; a palette keeps the docs' figures small."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    fig.savefig(buffer, dpi=dpi, format="png")
     plt.close(fig)
+    Image.open(buffer).convert("RGB").quantize(colors=256).save(path, optimize=True)

@@ -77,13 +77,20 @@ def time_encoder(mae, batch: int = 32, repeats: int = 5) -> float:
     return ratio
 
 
+def lr_factor(step: int, warmup: int, total: int) -> float:
+    """Linear warm-up, then a cosine down to 0 at `total` (MAE's schedule)."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
+
 def pretrain(photos, out: Path, seconds: float, max_steps: int, gen: torch.Generator) -> tuple[float, float]:
     """Pretrain a tiny MAE on random crops; figures before and after."""
     size, patch, batch = 112, 8, 8  # 112/8 = 14x14 = 196 patches, as at 224/16, and 6x cheaper per step
     photos = [shrink(p, 2 * size) for p in photos]  # crops are resized to 112 anyway
     mae = mae_tiny(image_size=size, patch_size=patch)
     params = sum(p.numel() for p in mae.parameters())
-    print(f"\nII.4  Pretraining a tiny MAE ({params / 1e6:.1f}M parameters) on random {size}x{size} crops of "
+    print(f"\nII.1-3 together: pretraining a tiny MAE ({params / 1e6:.1f}M parameters) on random {size}x{size} crops of "
           f"{len(photos)} photos, batch {batch}, mask 75%, for up to {seconds:.0f} s")
     show = torch.stack([center_crop(p, size) for p in photos])  # the same images and masks before/after
     show_noise = torch.rand(len(photos), mae.cfg.num_patches, generator=torch.Generator().manual_seed(1))
@@ -101,11 +108,10 @@ def pretrain(photos, out: Path, seconds: float, max_steps: int, gen: torch.Gener
     warmup, losses, start = 20, [], time.time()
     while len(losses) < max_steps and time.time() - start < seconds:
         step = len(losses)
-        # warmup, then cosine over the expected number of steps (time-capped run)
-        expected = max(warmup + 1, min(max_steps, int(seconds / max(1e-3, (time.time() - start) / max(step, 1)))))
-        lr_scale = (step + 1) / warmup if step < warmup else 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / (expected - warmup))))
+        per_step = (time.time() - start) / max(step, 1)
+        horizon = min(max_steps, int(seconds / per_step)) if step else max_steps  # steps the budget allows
         for group in opt.param_groups:
-            group["lr"] = 1.5e-3 * lr_scale
+            group["lr"] = 1.5e-3 * lr_factor(step, warmup, horizon)
         loss, _, _ = mae(random_crops(photos, batch, size, gen), mask_ratio=0.75, generator=gen)
         opt.zero_grad()
         loss.backward()
@@ -127,7 +133,9 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="pretraining time budget")
     parser.add_argument("--max-steps", type=int, default=1000, help="pretraining step budget")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads; 1 by default: the tiny model's matrices gain little from more, "
+                             "and one thread does not collapse when other programs share the cores (0 = torch's choice)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.threads:

@@ -48,7 +48,8 @@ def random_masking(
     b, n, d = tokens.shape
     keep = num_visible(n, mask_ratio)
     if noise is None:
-        noise = torch.rand(b, n, generator=generator, device=generator.device if generator else "cpu")
+        device = generator.device if generator is not None else tokens.device
+        noise = torch.rand(b, n, generator=generator, device=device)
     if tuple(noise.shape) != (b, n):
         raise ValueError(f"expected noise of shape ({b}, {n}) (one number per patch), found {tuple(noise.shape)}")
     noise = noise.to(tokens.device)
