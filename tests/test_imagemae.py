@@ -4,6 +4,8 @@ same noise), and loading official / HF checkpoints (into MAE and into vit.ViT).
 
 Tiny configs with odd sizes (5x5 or 3x3 patch grids, 3 or 5 heads) keep the
 whole file to a few seconds on CPU."""
+import argparse
+
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
@@ -173,7 +175,8 @@ def _official_pth(mae: MAE, path):
                  "mask_token", "decoder_embed.weight", "decoder_pos_embed", "decoder_blocks.0.attn.qkv.bias",
                  "decoder_norm.weight", "decoder_pred.weight"):
         assert name in state, name
-    torch.save({"model": state, "epoch": 799}, path)
+    args = argparse.Namespace(model="mae_vit_tiny", mask_ratio=0.75)  # official files pickle their options too
+    torch.save({"model": state, "optimizer": {}, "epoch": 799, "args": args}, path)
 
 
 def test_official_pth_loads_and_encoder_loads_into_vit(tmp_path):
