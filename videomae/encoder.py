@@ -20,7 +20,7 @@ from vit.blocks import build_blocks, init_patch_proj, init_weights
 from vit.pos_embed import sinusoid_1d
 
 from .config import VideoMAEConfig
-from .tubelets import TubeletEmbed
+from .tubelets import TubeletEmbed, patchify
 
 
 def video_pos_table(cfg: VideoMAEConfig, dim: int | None = None) -> torch.Tensor:
@@ -67,8 +67,9 @@ class VideoEncoder(nn.Module):
         16x224 train in 16 GB). Only active while training."""
         self.grad_checkpointing = enable
 
-    def embed(self, video: torch.Tensor) -> torch.Tensor:
-        """(B, C, T, H, W) -> (B, N, D): all tubelet tokens with positions added."""
+    def embed(self, video: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, C, T, H, W) -> (B, N, D): tubelet tokens with positions added; with a
+        mask (B, N), True = hidden, only the visible ones: (B, N_vis, D), index order."""
         cfg = self.cfg
         expected = (cfg.in_chans, cfg.num_frames, cfg.image_size, cfg.image_size)
         if video.ndim != 5 or tuple(video.shape[1:]) != expected:
@@ -76,7 +77,13 @@ class VideoEncoder(nn.Module):
                 f"expected video of shape (B, {', '.join(map(str, expected))}) laid out (B, C, T, H, W), "
                 f"found {tuple(video.shape)}"
             )
-        return self.patch_embed(video) + self.pos_embed.to(video.dtype)  # (B, N, D)
+        if mask is None:
+            return self.patch_embed(video) + self.pos_embed.to(video.dtype)  # (B, N, D)
+        b, keep = video.shape[0], ~mask
+        tubelets = patchify(video, cfg.tubelet)  # (B, N, K): "einops cut", then one Linear on the kept ones
+        tubelets = tubelets[keep].reshape(b, -1, tubelets.shape[-1])  # (B, N, K) -> (B, N_vis, K)
+        pos = self.pos_embed.to(video.dtype).expand(b, -1, -1)[keep].reshape(b, -1, cfg.dim)  # (B, N_vis, D)
+        return self.patch_embed.embed_tubelets(tubelets) + pos  # (B, N_vis, D)
 
     def forward_blocks(self, x: torch.Tensor) -> torch.Tensor:
         """(B, n, D) -> (B, n, D): every block, then the final norm."""

@@ -88,8 +88,7 @@ class VideoMAE(nn.Module):
 
     def forward_encoder(self, video: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(B, C, T, H, W), mask (B, N) -> (B, N_vis, D): only the visible tokens go in."""
-        x = self.encoder.embed(video)  # (B, N, D)
-        x = x[~mask].reshape(x.shape[0], -1, x.shape[-1])  # (B, N, D) -> (B, N_vis, D), index order kept
+        x = self.encoder.embed(video, mask)  # (B, N_vis, D): the hidden tubelets are never even embedded
         return self.encoder.forward_blocks(x)
 
     def forward_decoder(self, latent: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -62,5 +62,10 @@ class TubeletEmbed(nn.Module):
 
     def forward_linear(self, video: torch.Tensor) -> torch.Tensor:
         """The same function as one matmul over `patchify`'s tubelets (a test keeps them equal)."""
+        return self.embed_tubelets(patchify(video, self.tubelet))  # (B, C, T, H, W) -> (B, N, D)
+
+    def embed_tubelets(self, tubelets: torch.Tensor) -> torch.Tensor:
+        """(B, n, pt*ph*pw*C) tubelets cut by `patchify` -> (B, n, D). The linear form pays
+        off in pretraining: only the ~10% visible tubelets need embedding."""
         weight = rearrange(self.proj.weight, "d c pt ph pw -> d (pt ph pw c)")  # (D, C, pt, ph, pw) -> (D, K)
-        return F.linear(patchify(video, self.tubelet), weight, self.proj.bias)  # (B, C, T, H, W) -> (B, N, D)
+        return F.linear(tubelets, weight, self.proj.bias)  # (B, n, K) -> (B, n, D)
