@@ -70,6 +70,15 @@ def all_true(flag: bool, d: Dist) -> bool:
     return bool(t.item())
 
 
+def gather(obj, d: Dist) -> list:
+    """[obj of rank 0, obj of rank 1, ...] on every process (e.g. the random states to checkpoint)."""
+    if not d.enabled:
+        return [obj]
+    out = [None] * d.world
+    dist.all_gather_object(out, obj)
+    return out
+
+
 class SkipSampler(Sampler):
     """A DistributedSampler whose epoch can start `skip` indices in (resuming mid-epoch).
 

@@ -31,10 +31,13 @@ def mean_std(cfg) -> tuple[tuple, tuple]:
     return (IMAGENET_MEAN, IMAGENET_STD) if cfg.mean_std == "imagenet" else (HALF_MEAN, HALF_STD)
 
 
-def split_clips(clips: list[Clip], cfg, run: Path, write: bool) -> tuple[list[Clip], list[Clip]]:
-    """(train clips, val clips): read RUN/split.json if it exists, else split and (rank 0) save it."""
+def split_clips(clips: list[Clip], cfg, run: Path, write: bool, read: bool = True) -> tuple[list[Clip], list[Clip]]:
+    """(train clips, val clips): read RUN/split.json if it exists, else split and (rank 0) save it.
+
+    The split is a function of (clips, val_fraction, seed), so the other processes of a
+    fresh DDP run compute it themselves (`read=False`) instead of racing rank 0's write."""
     path = Path(run) / SPLIT
-    if path.exists():
+    if read and path.exists():
         tr, va = load_split(path, clips)
     else:
         tr, va = grouped_split(clips, cfg.val_fraction, cfg.seed)

@@ -22,7 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from . import config as C
 from .checkpoint import CHECKPOINT, atomic_save, load_checkpoint, rng_state, set_rng_state, unwrap
-from .distributed import setup, teardown
+from .distributed import gather, setup, teardown
 from .engine import NonFiniteLoss, StopRun, autocast_dtype, evaluate, make_loss_fn, make_scaler, peak_memory_gb, train_epoch
 from .layout import list_train_clips
 from .loaders import eval_dataset, eval_loader, split_clips, train_dataset, train_loader
@@ -63,7 +63,7 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
         raise ValueError(f"{run} was trained on classes {ckpt['classes'][:5]}..., {data} has {classes[:5]}...")
     if d.main:
         (run / "classes.json").write_text(json.dumps(classes, indent=1))
-    tr_clips, va_clips = split_clips(clips, cfg, run, write=d.main)
+    tr_clips, va_clips = split_clips(clips, cfg, run, write=d.main, read=d.main or ckpt is not None)
 
     torch.manual_seed(cfg.seed)  # the fresh head's init: identical on every process
     model = model_from_spec(ckpt["model_spec"]) if ckpt else build_model(cfg, len(classes), weights)
@@ -73,6 +73,8 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
     if cfg.grad_checkpointing:
         model.set_grad_checkpointing(True)
     model.to(d.device)
+    if d.device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(d.device)  # this run's peak, not an earlier run's in the same process
     optimizer = build_optimizer(model, cfg, lr=1.0)  # the real lr is set by the schedule every step
     net = torch.compile(model) if cfg.compile else model
     if d.enabled:
@@ -101,10 +103,11 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
               + (f"; resuming at epoch {state['epoch'] + 1}, step {state['step_in_epoch']}" if ckpt else ""), flush=True)
 
     def save(st):
+        rngs = gather(rng_state(generator), d)  # every process's random state: each resumes its own
         if d.main:
             atomic_save({"model": unwrap(net).state_dict(), "model_spec": spec, "optimizer": optimizer.state_dict(),
                          "scaler": scaler.state_dict() if scaler else None, "state": dict(st),
-                         "rng": [rng_state(generator)], "config": C.to_dict(cfg), "classes": classes,
+                         "rng": rngs, "config": C.to_dict(cfg), "classes": classes,
                          "preset": preset}, run / CHECKPOINT)
 
     def on_step(st):
