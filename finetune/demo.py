@@ -29,17 +29,26 @@ from .pretrain_toy import pretrain_toy
 from .toydata import write_toy_dataset
 from .train import train
 
-TOY = dict(classes=10, clips_per_class=80, test_clips=100, height=48, width=64, frames=(8, 16))  # 800 + 100 clips
-PRETRAIN = dict(epochs=4, num_frames=8, image_size=32, batch_size=16)  # a few minutes of masked reconstruction
+# square frames: a centre crop of a 4:3 frame would cut off the left/right motions
+TOY = dict(classes=10, clips_per_class=160, test_clips=200, height=32, width=32, frames=(8, 16))
+ENCODER = dict(dim=64, depth=3, heads=2)  # D 192 x 4 blocks did not leave its plateau in our CPU trials
+PRETRAIN = dict(epochs=2, num_frames=4, image_size=32, batch_size=16, norm_target=False,  # raw pixels: the
+                decoder_dim=64, decoder_depth=1, decoder_heads=2, **ENCODER)  # per-patch target is noise here
 DEMO = [  # the tiny preset: every override of the competition settings, with its reason
-    "model=tiny",  # videovit_tiny: D 192 x 4 blocks, 8x8 patches
-    "num_frames=8", "image_size=32", "resize=32",  # tiny clips: 8 frames of 32x32 -> 4x4x4 = 64 tubelets
-    "epochs=14", "stage2_epochs=2",  # ~10 s an epoch on one core
-    "batch_size=16", "accum_steps=1", "lr=1e-3", "warmup_epochs=1", "layer_decay=0.9", "stage2_lr=1e-4",
-    "drop_path=0.0",  # 4 blocks: nothing to drop
+    "model=tiny",  # a VideoViT shaped like the pretrained file (ENCODER), 8x8 patches
+    "num_frames=4", "image_size=32", "resize=36",  # 4 frames, short side 36, crops of 32: 2x4x4 = 32 tubelets
+    "epochs=80",  # ~2 s an epoch on one core; a tiny ViT needs ~25 epochs to find the motion
+    "eval_every=5",  # validation every 5 epochs (and the last): saves a tenth of the time
+    "batch_size=8", "accum_steps=1", "lr=1e-3", "warmup_epochs=1", "layer_decay=0.9", "stage2_lr=1e-4",
+    "drop_path=0.0",  # 3 blocks: nothing to drop
+    "aug_scale=0.8,1.0",  # the organizers' crop range: smaller crops lose the shape at 32 px
     "hflip=0", "tta=tta3",  # the toy classes include left/right and cw/ccw: mirroring changes the label
     "num_workers=1", "save_every=0",
 ]
+# Mixup 0.8 regularises a model that already has good features (K400); ours has none yet and,
+# at 0.8, does not leave its first plateau within the budget. 0.2 keeps the mechanism.
+DEMO_MIXUP = 0.2
+DEMO_STAGE2 = 5  # exp4's second stage: the last 5 of the 80 epochs (the seed: 3 of 20, 5 of 30)
 ROWS = ["exp1", "exp4"]  # the first and last rows of the seed's table
 
 
@@ -62,7 +71,10 @@ def demo(out="outputs/finetune_demo", seed: int = 0, rows=ROWS, log=print) -> di
     summaries = []
     for name in rows:
         stamp(f"3/5 fine-tuning {name} on the tiny preset from {weights}")
-        cfg = C.apply_overrides(C.get_preset(name), DEMO + [f"seed={seed}"])
+        preset = C.get_preset(name)
+        extra = [f"mixup={DEMO_MIXUP}"] if preset.mixup > 0 else []  # exp1 stays vanilla
+        extra += [f"stage2_epochs={DEMO_STAGE2}"] if preset.stage2_epochs else []
+        cfg = C.apply_overrides(preset, DEMO + extra + [f"seed={seed}"])
         summary = train(cfg, data, out / "runs" / name, weights, preset=name)
         summaries.append({"name": name, **summary})
     stamp("4/5 predicting the test clips with TTA")
@@ -73,6 +85,7 @@ def demo(out="outputs/finetune_demo", seed: int = 0, rows=ROWS, log=print) -> di
     ratio = result["accuracy"] / result["chance"]
     log(f"\n{rows[-1]} test accuracy with {result['tta']} TTA: {result['accuracy']:.1%} "
         f"(chance {result['chance']:.1%}, {ratio:.1f}x chance) on {result['rows']} test clips")
+    log(f"at least 3x chance: {'yes' if ratio >= 3 else 'NO'}")
     log(f"submission: {result['submission']}")
     elapsed = time.perf_counter() - start
     log(f"total time {elapsed:.0f} s")
