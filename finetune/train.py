@@ -14,7 +14,6 @@ inside the epoch, same optimizer moments, loss scale and random state.
 import json
 import math
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -28,7 +27,7 @@ from .layout import list_train_clips
 from .loaders import eval_dataset, eval_loader, split_clips, train_dataset, train_loader
 from .models import build_model, model_from_spec, model_spec
 from .optim import build_optimizer
-from .runlog import append_metrics, plot_curves
+from .runlog import append_metrics, plot_curves, read_metrics
 from .schedule import make_schedule, set_lr
 
 SUMMARY = "summary.json"
@@ -149,6 +148,8 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
         if d.main:
             print(stop, flush=True)
         return {"stopped": True, "global_step": state["global_step"], "seen": seen}
+    if not record:  # resumed after the last epoch had been saved: take the logged numbers
+        record = (read_metrics(run) or [{}])[-1]
     summary = {"preset": preset, "model": cfg.model, "epochs": cfg.epochs, "global_step": state["global_step"],
                "steps_per_epoch": steps_per_epoch, "train_acc": record.get("train_acc"),
                "val_acc": record.get("val_acc"), "time_per_epoch_s": sum(times) / max(len(times), 1),
@@ -161,7 +162,8 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
         summary["tta_acc"] = tta["acc"]
     if d.main:
         (run / SUMMARY).write_text(json.dumps(summary, indent=1))
-        print(f"done: train acc {summary['train_acc']:.4f}, val acc {summary['val_acc']}, {cfg.tta} acc "
+        train_acc = f"{summary['train_acc']:.4f}" if summary["train_acc"] is not None else "n/a"
+        print(f"done: train acc {train_acc}, val acc {summary['val_acc']}, {cfg.tta} acc "
               f"{summary['tta_acc']}; {summary['time_per_epoch_s']:.1f} s/epoch -> {run}", flush=True)
     summary["seen"] = seen
     return summary

@@ -57,6 +57,8 @@ def test_resume_after_kill_ends_like_an_uninterrupted_run(data, tmp_path):
     assert (tmp_path / "killed" / "curves.png").stat().st_size > 0
     with pytest.raises(FileExistsError, match="--resume"):
         train(tiny(), data, tmp_path / "full")
+    again = train(None, data, tmp_path / "full", resume=True)  # a finished run: nothing left to train
+    assert again["global_step"] == full["global_step"] and again["train_acc"] == full["train_acc"]
 
     # predict: every test id once, header id,class, names from the training folders
     out = tmp_path / "submission.csv"
