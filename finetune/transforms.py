@@ -31,9 +31,8 @@ from einops import rearrange
 from PIL import Image
 
 from finetune.randaug import colour_jitter, rand_augment
+from videomae.config import IMAGENET_MEAN, IMAGENET_STD  # noqa: F401  re-exported: VideoMAE K400's pre-processing
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)   # VideoMAE K400 checkpoints were trained with these
-IMAGENET_STD = (0.229, 0.224, 0.225)
 HALF_MEAN = (0.5, 0.5, 0.5)             # timm vit_small_patch16_224 (organizers' baseline)
 HALF_STD = (0.5, 0.5, 0.5)
 

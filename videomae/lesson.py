@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from . import synthetic
-from .config import IMAGENET_MEAN, IMAGENET_STD, VideoMAEConfig
+from .config import VideoMAEConfig, imagenet_stats
 from .copy_baseline import copy_neighbour_loss
 from .figures import grey_out, paint_prediction, plot_loss, plot_rows
 from .masking import MASKS, tube_mask
@@ -23,8 +23,7 @@ from .tubelets import TubeletEmbed, linear_from_conv3d, patchify
 
 def normalise(video: torch.Tensor) -> torch.Tensor:
     """[0, 1] pixels -> ImageNet-normalised, what the model (and its target) expects."""
-    mean = video.new_tensor(IMAGENET_MEAN)[None, :, None, None, None]
-    std = video.new_tensor(IMAGENET_STD)[None, :, None, None, None]
+    mean, std = imagenet_stats(video)  # (1, C, 1, 1, 1) each
     return (video - mean) / std
 
 
@@ -102,7 +101,8 @@ def step_pretrain(out: Path, seconds: float, max_steps: int, seed: int) -> tuple
         with torch.no_grad():
             _, pred = model(show_video, show_mask)
         model.train()
-        clip = (show_video[0] * torch.tensor(IMAGENET_STD)[:, None, None, None] + torch.tensor(IMAGENET_MEAN)[:, None, None, None])
+        mean, std = imagenet_stats(show_video)
+        clip = (show_video * std + mean)[0]  # back to [0, 1] pixels, (C, T, H, W)
         return clip, paint_prediction(clip, show_mask[0], pred[0], cfg.tubelet, cfg.grid, cfg.norm_target)
 
     clip, before = snapshot()

@@ -17,7 +17,7 @@ from torch.nn import functional as F
 
 from vit.blocks import build_blocks, init_weights
 
-from .config import IMAGENET_MEAN, IMAGENET_STD, VideoMAEConfig
+from .config import VideoMAEConfig, imagenet_stats
 from .encoder import VideoEncoder, video_pos_table
 from .tubelets import patchify
 
@@ -29,8 +29,7 @@ def reconstruction_target(video: torch.Tensor, cfg: VideoMAEConfig) -> torch.Ten
     normalised over its 2*16*16 pixels with (x - mean) / (unbiased std + 1e-6), so
     the decoder predicts local contrast, not the colour of the room.
     """
-    mean = video.new_tensor(IMAGENET_MEAN)[None, :, None, None, None]  # (1, C, 1, 1, 1)
-    std = video.new_tensor(IMAGENET_STD)[None, :, None, None, None]
+    mean, std = imagenet_stats(video)  # (1, C, 1, 1, 1) each
     pixels = patchify(video * std + mean, cfg.tubelet)  # (B, N, K*C), channel fastest
     if not cfg.norm_target:
         return pixels
