@@ -7,9 +7,10 @@ same inputs (ours (B, C, T, H, W), theirs the same tensor as (B, T, C, H, W)),
 runs interleaved in one process (ours, theirs, then theirs, ours, ...) so that
 load from other programs hits both alike. Each repeat gives one ratio = their
 time / our time (> 1: ours is faster); the median of those paired ratios is
-reported, with the median and best time of each side. Both use PyTorch's SDPA.
+reported with its quartiles and the number of pairs ours won, and the median
+and best time of each side. Both use PyTorch's SDPA.
 
-    python benchmarks/videomae_vs_hf.py [--batch 1] [--repeats 3] [--device cpu|cuda] [--only cls|pretrain]
+    python benchmarks/videomae_vs_hf.py [--batch 1] [--repeats 3] [--device cpu|cuda] [--only cls|pretrain] [--threads N]
 
 Peak memory: on CUDA, torch.cuda.max_memory_allocated during the call. On CPU
 (--memory), a fresh subprocess per variant builds one model (random weights:
@@ -139,7 +140,10 @@ def main():
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--only", choices=VARIANTS + ("cls", "pretrain"), default=None)
     p.add_argument("--memory", action="store_true", help="CPU: also measure peak RSS per variant (slow)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     kinds = [k for k in VARIANTS if args.only is None or k.startswith(args.only)]
     video, mask = inputs(args.batch, args.device)
     print(f"device {args.device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
@@ -163,13 +167,18 @@ def main():
             peaks = {who: peak_memory_cpu(kind, who, args.batch) for who in ("ours", "theirs")}
         med = {who: statistics.median(t) for who, t in times.items()}
         best = {who: min(t) for who, t in times.items()}
-        ratio = statistics.median(b / a for a, b in zip(times["ours"], times["theirs"]))
+        ratios = [b / a for a, b in zip(times["ours"], times["theirs"])]  # one per repeat, > 1: ours faster
+        ratio = statistics.median(ratios)
+        q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratio, ratio, ratio)
+        wins = sum(r > 1 for r in ratios)
         results[kind] = {"ours_s": med["ours"], "theirs_s": med["theirs"], "ours_best_s": best["ours"],
-                         "theirs_best_s": best["theirs"], "ratio": ratio, "max_abs_diff": diff,
+                         "theirs_best_s": best["theirs"], "ratio": ratio, "ratio_q1": q1, "ratio_q3": q3,
+                         "ours_faster_in": f"{wins}/{len(ratios)}", "max_abs_diff": diff,
                          **{f"{w}_peak_mb": round(m) for w, m in peaks.items()}}
         mem = f"  peak MB ours {peaks['ours']:.0f} / theirs {peaks['theirs']:.0f}" if peaks else ""
         print(f"{kind:>14}: ours {med['ours']:.3f}s (best {best['ours']:.3f})  transformers {med['theirs']:.3f}s "
-              f"(best {best['theirs']:.3f})  ratio {ratio:.2f}x  (outputs differ by {diff:.1e}){mem}")
+              f"(best {best['theirs']:.3f})  ratio {ratio:.3f}x (quartiles {q1:.3f}-{q3:.3f}, ours faster in "
+              f"{wins}/{len(ratios)} pairs)  (outputs differ by {diff:.1e}){mem}")
     print(json.dumps(results))
 
 

@@ -6,7 +6,7 @@ from transformers import ViTConfig as HFViTConfig
 from transformers import ViTForImageClassification, ViTModel
 
 from vit import ViT, ViTConfig, patchify, unpatchify, vit_base, vit_small
-from vit.blocks import Attention, DropPath
+from vit.blocks import Attention, Block, DropPath
 from vit.patches import PatchEmbed, linear_from_conv
 from vit.pos_embed import resize_pos_embed, sincos_2d, sinusoid_1d
 
@@ -75,6 +75,39 @@ def test_drop_path_identity_at_eval_and_unbiased_in_training():
     assert torch.allclose(out[kept], torch.full_like(out[kept], 1 / 0.7))  # survivors rescaled
     assert abs(kept.float().mean().item() - 0.7) < 0.04  # ~30% of samples dropped whole
     assert abs(out.mean().item() - 1.0) < 0.06  # expectation preserved
+
+
+@pytest.mark.parametrize("layer_scale", [None, 0.1])
+def test_block_inference_in_place_path_equals_autograd_path(layer_scale):
+    """Under no_grad the block adds residuals and applies GELU in place: the same
+    numbers as the autograd path, and the caller's input is left untouched."""
+    torch.manual_seed(0)
+    block = Block(dim=20, heads=4, bias="qv", layer_scale=layer_scale).eval()
+    for p in block.parameters():
+        nn.init.normal_(p, std=0.3)  # non-zero biases and scales, so every branch matters
+    x = torch.randn(3, 11, 20)
+    x_before = x.clone()
+    with_grad = block(x)
+    assert with_grad.requires_grad
+    with torch.no_grad():
+        no_grad = block(x)
+    assert torch.equal(no_grad, with_grad.detach())
+    assert torch.equal(x, x_before)
+    with_grad.sum().backward()  # the autograd path still differentiates
+    assert block.mlp.fc1.weight.grad.abs().sum() > 0
+
+
+def test_block_in_place_path_keeps_the_wider_dtype_under_autocast():
+    """bf16 branches added to an fp32 residual stream: the sum stays fp32, as `x + branch` gives."""
+    torch.manual_seed(0)
+    block = Block(dim=16, heads=2).eval()
+    x = torch.randn(2, 5, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        reference = block(x)
+        with torch.no_grad():
+            out = block(x)
+    assert reference.dtype == out.dtype == torch.float32
+    assert torch.equal(out, reference.detach())
 
 
 # -- model ------------------------------------------------------------------------
