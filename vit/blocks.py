@@ -152,12 +152,11 @@ class Block(nn.Module):
         self.drop_path = DropPath(drop_path)
 
     def forward(self, x: torch.Tensor, return_attn: bool = False):
-        if return_attn:
-            a, attn = self.attn(self.norm1(x), return_attn=True)
-            x = x + self.drop_path(self.ls1(a))
-            return x + self.drop_path(self.ls2(self.mlp(self.norm2(x)))), attn
-        x = add_residual(x, self.drop_path(self.ls1(self.attn(self.norm1(x)))))  # (B, N, D)
-        return add_residual(x, self.drop_path(self.ls2(self.mlp(self.norm2(x)))))  # (B, N, D)
+        a = self.attn(self.norm1(x), return_attn=return_attn)
+        a, attn = a if return_attn else (a, None)  # attn: (B, h, N, N) map, only when asked for
+        x = add_residual(x, self.drop_path(self.ls1(a)))  # (B, N, D)
+        x = add_residual(x, self.drop_path(self.ls2(self.mlp(self.norm2(x)))))  # (B, N, D)
+        return (x, attn) if return_attn else x
 
 
 def add_residual(x: torch.Tensor, branch: torch.Tensor) -> torch.Tensor:
