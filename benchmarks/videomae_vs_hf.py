@@ -10,9 +10,12 @@ time / our time (> 1: ours is faster); the median of those paired ratios is
 reported with its quartiles and the number of pairs ours won, and the median
 and best time of each side. The best-time ratio (their best / our best) is the
 least disturbed by other programs, which only ever add time (the reason
-`timeit` reports the minimum). Both use PyTorch's SDPA.
+`timeit` reports the minimum). Both use PyTorch's SDPA. Also printed: the
+median count of minor page faults per call (`getrusage`: freshly allocated
+memory the kernel had to map and zero), and with --profile each side's time
+per op.
 
-    python benchmarks/videomae_vs_hf.py [--batch 1] [--repeats 3] [--device cpu|cuda] [--only cls|pretrain] [--threads N]
+    python benchmarks/videomae_vs_hf.py [--batch 1] [--repeats 3] [--device cpu|cuda] [--only cls|pretrain] [--threads N] [--profile]
 
 Peak memory: on CUDA, torch.cuda.max_memory_allocated during the call. On CPU
 (--memory), a fresh subprocess per variant builds one model (random weights:
@@ -24,6 +27,7 @@ import argparse
 import gc
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -80,6 +84,20 @@ def call(kind: str, who: str, model, video, mask):
         loss = model(video, mask)[0] if who == "ours" else model(hf_video, bool_masked_pos=mask).loss
     loss.backward()
     return loss.detach()
+
+
+def print_profile(kind: str, who: str, model, video, mask, calls: int = 3) -> None:
+    """Self time per op over `calls` calls, as a share of the total: where the time goes."""
+    from torch.profiler import profile
+
+    with profile() as prof:
+        for _ in range(calls):
+            call(kind, who, model, video, mask)
+    ops = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    total = sum(e.self_cpu_time_total for e in ops)
+    print(f"{kind} {who}: self CPU time by op over {calls} calls")
+    for e in ops[:8]:
+        print(f"  {e.key[:52]:<52} {e.self_cpu_time_total / 1e3 / calls:9.1f} ms/call  {e.self_cpu_time_total / total:6.1%}")
 
 
 def timed(fn, device: str) -> float:
@@ -143,6 +161,7 @@ def main():
     p.add_argument("--only", choices=VARIANTS + ("cls", "pretrain"), default=None)
     p.add_argument("--memory", action="store_true", help="CPU: also measure peak RSS per variant (slow)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--profile", action="store_true", help="first print each side's time per op (torch.profiler)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -156,13 +175,18 @@ def main():
         a = call(kind, "ours", models["ours"], video, mask)
         b = call(kind, "theirs", models["theirs"], video, mask)  # warm-up, and the same answer
         diff = (a.float() - b.float()).abs().max().item()
-        times, peaks = {"ours": [], "theirs": []}, {}
+        if args.profile:
+            for who in ("ours", "theirs"):
+                print_profile(kind, who, models[who], video, mask)
+        times, peaks, faults = {"ours": [], "theirs": []}, {}, {"ours": [], "theirs": []}
         for r in range(args.repeats):
             for who in (("ours", "theirs") if r % 2 == 0 else ("theirs", "ours")):
                 if args.device == "cuda":
                     torch.cuda.reset_peak_memory_stats()
                 model = models[who]
+                before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                 times[who].append(timed(lambda: call(kind, who, model, video, mask), args.device))
+                faults[who].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
                 if args.device == "cuda":
                     peaks[who] = torch.cuda.max_memory_allocated() / 2**20
         models = model = None  # free both before the memory subprocesses
@@ -174,16 +198,19 @@ def main():
         ratio = statistics.median(ratios)
         q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratio, ratio, ratio)
         wins = sum(r > 1 for r in ratios)
+        best_ratio = best["theirs"] / best["ours"]
+        fault = {who: round(statistics.median(f)) for who, f in faults.items()}
         results[kind] = {"ours_s": med["ours"], "theirs_s": med["theirs"], "ours_best_s": best["ours"],
                          "theirs_best_s": best["theirs"], "ratio": ratio, "ratio_q1": q1, "ratio_q3": q3,
                          "ours_faster_in": f"{wins}/{len(ratios)}",
-                         "best_time_ratio": best["theirs"] / best["ours"], "max_abs_diff": diff,
+                         "best_time_ratio": best_ratio, "ours_page_faults": fault["ours"],
+                         "theirs_page_faults": fault["theirs"], "max_abs_diff": diff,
                          **{f"{w}_peak_mb": round(m) for w, m in peaks.items()}}
         mem = f"  peak MB ours {peaks['ours']:.0f} / theirs {peaks['theirs']:.0f}" if peaks else ""
         print(f"{kind:>14}: ours {med['ours']:.3f}s (best {best['ours']:.3f})  transformers {med['theirs']:.3f}s "
               f"(best {best['theirs']:.3f})  ratio {ratio:.3f}x (quartiles {q1:.3f}-{q3:.3f}, ours faster in "
-              f"{wins}/{len(ratios)} pairs; best-time ratio {best['theirs'] / best['ours']:.3f}x)  "
-              f"(outputs differ by {diff:.1e}){mem}")
+              f"{wins}/{len(ratios)} pairs; best-time ratio {best_ratio:.3f}x)  "
+              f"(outputs differ by {diff:.1e}){mem}  page faults per call ours {fault['ours']} / theirs {fault['theirs']}")
     print(json.dumps(results))
 
 

@@ -31,7 +31,7 @@ class TrainConfig:
     drop_path: float = 0.1  # stochastic depth: the official fine-tuning value for ViT-B
     head_dropout: float = 0.0  # official 0.0 on K400; 0.5 on tiny UCF101, not needed with Mixup here
     grad_checkpointing: bool = False  # recompute activations in backward: ViT-B 16x224 fits a 16 GB GPU
-    compile: bool = False  # torch.compile the model; unmeasured on GPU here (a CPU forward gained only 1.02x, docs/benchmarks.md)
+    compile: bool = False  # torch.compile the model; unmeasured on GPU here (no gain on a CPU forward, docs/benchmarks.md)
     # -- data ----------------------------------------------------------------
     val_fraction: float = 0.1  # 10% of the source videos held out (grouped: clips of one video stay together)
     aug: bool = True  # consistent spatial aug: one random crop + flip for all frames of a clip (Exp 2)
