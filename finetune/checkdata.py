@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
-from tqdm import tqdm
 
 from finetune.layout import FRAME_SUFFIXES, TEST_DIR, TRAIN_DIR, find_data_root
+from finetune.progress import progress as track
 
 GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 
@@ -132,8 +132,8 @@ def check_dataset(path: str | Path, min_clips: int = 5, progress: bool = True) -
         missing = sorted(set(range(max(ids) + 1)) - set(ids)) if ids else []
         if missing:
             rep.add("warning", test, f"test ids missing from 0..{max(ids)}: {missing[:10]}")
-    for clip, counts in tqdm(todo, desc="check-data", unit="clip", disable=not progress or len(todo) < 500,
-                             file=sys.stderr):
+    for clip, counts in track(todo, desc="check-data", unit="clip", disable=not progress or len(todo) < 500,
+                              file=sys.stderr):
         counts.append(check_clip(clip, rep))
     return rep
 
