@@ -1,17 +1,23 @@
 """`python -m finetune check-data DATA`: every problem of a dataset, up front, each with its path.
 
-Why: a truncated JPEG in clip 5,000 otherwise crashes a DataLoader worker two
-hours into training with a PIL traceback. This walks the whole dataset once
-(every frame is decoded, at 1/8 scale via `Image.draft`, which still reads the
-whole JPEG stream and so catches truncation) and reports
-  errors   (training or prediction would fail): missing data_train/, classes
-           without clips, empty clips, unreadable or truncated images,
-           non-numeric frame or test-folder names;
+Why: a truncated JPEG in clip 5,000 otherwise costs a run a replaced frame (or,
+if no frame of the clip decodes, the clip) two hours into training. This walks
+the whole dataset once (every frame is decoded, at 1/8 scale via
+`Image.draft`, which still reads the whole JPEG stream and so catches
+truncation) and reports
+  errors   (training or prediction would fail or guess): missing data_train/,
+           classes without clips, empty clips, unreadable or truncated images,
+           frame names without a number, two frames of a clip with the same
+           number, test folders not named by an integer;
   warnings (works, but look): stray files, grayscale frames, frames of odd or
-           mixed sizes, gaps in frame numbers, classes with few clips, a
-           missing test/ folder or missing test ids.
+           mixed sizes, gaps in frame numbers, a clip whose frames are named in
+           more than one way, classes with few clips, a missing test/ folder or
+           missing test ids.
+Files the operating system leaves behind (.DS_Store, Thumbs.db, __MACOSX, ._x.jpg)
+are not data: they are only counted in the summary.
 Exit code 1 if there is any error (or any warning with --strict), else 0, with
-a one-screen summary: classes, clips, frames per clip min/median/max, sizes.
+a one-screen summary: classes, clips, frames per clip min/median/max, frame
+namings (see finetune.layout.frame_naming), sizes.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from finetune.layout import FRAME_SUFFIXES, TEST_DIR, TRAIN_DIR, find_data_root
+from finetune.layout import TEST_DIR, TRAIN_DIR, find_data_root, frame_naming, frame_number, is_litter, scan_clip
 from finetune.progress import progress as track
 
 GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
@@ -36,6 +42,8 @@ class Report:
     frames_train: list[int] = field(default_factory=list)
     frames_test: list[int] = field(default_factory=list)
     sizes: Counter = field(default_factory=Counter)
+    namings: Counter = field(default_factory=Counter)    # frame naming pattern -> number of clips
+    litter: list[Path] = field(default_factory=list)     # OS files skipped, for the summary only
 
     def add(self, level: str, path: Path, what: str) -> None:
         self.problems.append((level, path, what))
@@ -64,25 +72,30 @@ def _check_frame(path: Path, rep: Report) -> tuple[int, int] | None:
 
 
 def check_clip(clip: Path, rep: Report) -> int:
-    """Check one clip folder; return its number of readable frames."""
-    frames, numbers = [], []
-    for p in sorted(clip.iterdir()):
-        if p.is_dir():
-            rep.add("warning", p, "stray folder inside a clip")
-        elif p.suffix.lower() not in FRAME_SUFFIXES:
-            rep.add("warning", p, "stray file (not .jpg/.jpeg/.png)")
-        elif not p.stem.isdigit():
-            rep.add("error", p, "frame name is not a number (expected e.g. 10000.jpg)")
-        else:
-            frames.append(p)
-            numbers.append(int(p.stem))
-    if not frames:
+    """Check one clip folder; return its number of frames (named by a number)."""
+    found = scan_clip(clip)
+    rep.litter += found.litter
+    for p in found.strays:
+        rep.add("warning", p, "stray folder inside a clip" if p.is_dir() else "stray file (not .jpg/.jpeg/.png)")
+    for p in found.no_number:
+        rep.add("error", p, "frame name has no number (expected e.g. 10000.jpg or frame_0001.jpg); "
+                            "the order of time is unknown")
+    for group in found.same_number:
+        for p in group:
+            others = ", ".join(q.name for q in group if q != p)
+            rep.add("error", p, f"same frame number {frame_number(p)} as {others}; the order of time is unknown")
+    frames = found.frames
+    if not frames and not found.no_number:
         rep.add("error", clip, "empty clip: no frames")
-        return 0
-    numbers.sort()
-    if numbers[-1] - numbers[0] + 1 != len(numbers):
-        rep.add("warning", clip, f"gaps in frame numbers {numbers[0]}..{numbers[-1]} ({len(numbers)} frames)")
-    sizes = {s for s in (_check_frame(p, rep) for p in frames) if s}
+    if frames:
+        naming = frame_naming(frames)
+        rep.namings[naming] += 1
+        if " + " in naming:
+            rep.add("warning", clip, f"frames named in more than one way: {naming}")
+        numbers = sorted({frame_number(p) for p in frames})
+        if numbers[-1] - numbers[0] + 1 != len(numbers):
+            rep.add("warning", clip, f"gaps in frame numbers {numbers[0]}..{numbers[-1]} ({len(numbers)} numbers)")
+    sizes = {s for s in (_check_frame(p, rep) for p in frames + found.no_number) if s}
     if len(sizes) > 1:
         rep.add("warning", clip, f"frames of different sizes {sorted(sizes)}; they will be resized to the first")
     return len(frames)
@@ -91,7 +104,10 @@ def check_clip(clip: Path, rep: Report) -> int:
 def _subfolders(folder: Path, rep: Report) -> list[Path]:
     dirs = []
     for p in sorted(folder.iterdir()):
-        (dirs.append(p) if p.is_dir() else rep.add("warning", p, "stray file"))
+        if is_litter(p):
+            rep.litter.append(p)
+        else:
+            (dirs.append(p) if p.is_dir() else rep.add("warning", p, "stray file"))
     return dirs
 
 
@@ -99,7 +115,7 @@ def check_dataset(path: str | Path, min_clips: int = 5, progress: bool = True) -
     rep = Report()
     try:
         root = find_data_root(path)
-    except FileNotFoundError as e:
+    except FileNotFoundError as e:   # DataNotFoundError: no data_train/ or test/ here
         rep.add("error", Path(path), str(e))
         return rep
     todo: list[tuple[Path, list[int]]] = []
@@ -145,19 +161,38 @@ def summary(rep: Report) -> str:
     lines = [f"classes: {len(per)}" + (f"  (clips per class min/max {min(per)}/{max(per)})" if per else ""),
              f"train clips: {len(rep.frames_train)}   frames per clip min/median/max: {stats(rep.frames_train)}",
              f"test clips:  {len(rep.frames_test)}   frames per clip min/median/max: {stats(rep.frames_test)}",
-             "frame sizes: " + ", ".join(f"{w}x{h} ({n})" for (w, h), n in rep.sizes.most_common(3)),
+             "frame naming: " + _top(rep.namings, unit="clips") + "   (# = one digit, <n> = a number of any width)",
+             "frame sizes: " + _top(rep.sizes, lambda s: f"{s[0]}x{s[1]}"),
              f"problems: {rep.errors} errors, {len(rep.problems) - rep.errors} warnings"]
+    if rep.litter:
+        names = sorted({p.name for p in rep.litter})
+        lines.insert(-1, f"skipped: {len(rep.litter)} hidden or OS files ({', '.join(names[:4])}"
+                         + (", ..." if len(names) > 4 else "") + ")")
     return "\n".join(lines)
 
 
-def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
-        "check-data", help="report every problem in a dataset, each with its path",
-        description="Walk DATA (the folder holding data_train/ and test/, or its parent) once, decode every "
-                    "frame and report each problem with its path. Exit 1 if training or prediction would fail.")
+def _top(counts: Counter, show=str, unit: str = "", k: int = 3) -> str:
+    """'#####.jpg (6254 clips), frame_####.jpg (10 clips)': the k most common entries, then how many others."""
+    parts = [f"{show(key)} ({n}{' ' + unit if unit else ''})" for key, n in counts.most_common(k)]
+    if len(counts) > k:
+        parts.append(f"{len(counts) - k} more")
+    return ", ".join(parts) if parts else "-"
+
+
+DESCRIPTION = ("Walk DATA (the folder holding data_train/ and test/, or its parent) once, decode every "
+               "frame and report each problem with its path. Exit 1 if training or prediction would fail.")
+
+
+def _add_arguments(p) -> None:
     p.add_argument("data", help="dataset folder")
     p.add_argument("--min-clips", type=int, default=5, help="warn about classes with fewer clips (default 5)")
     p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("check-data", help="report every problem in a dataset, each with its path",
+                              description=DESCRIPTION)
+    _add_arguments(p)
     p.set_defaults(func=_run)
 
 
@@ -169,3 +204,16 @@ def _run(args) -> int:
     failed = rep.errors > 0 or (args.strict and rep.problems)
     print("FAIL: fix the errors above before training" if failed else "OK")
     return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m finetune.checkdata DATA`: the same command on its own, without loading the training code."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m finetune.checkdata", description=DESCRIPTION)
+    _add_arguments(parser)
+    return _run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

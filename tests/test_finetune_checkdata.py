@@ -44,8 +44,10 @@ def test_broken_dataset_reports_each_problem_by_path(clean, tmp_path, capsys):
     truncated.write_bytes(truncated.read_bytes()[:500])
     grey = clip1 / "10000.jpg"
     Image.fromarray(np.full((240, 320), 128, np.uint8)).save(grey)
-    stray = clip1 / ".DS_Store"
+    stray = clip1 / "notes.txt"
     stray.write_bytes(b"junk")
+    litter = clip1 / ".DS_Store"                                # OS litter: skipped, not a warning
+    litter.write_bytes(b"junk")
     rc = main(["check-data", str(tmp_path)])                   # the `data/` parent is accepted
     out = capsys.readouterr().out
     assert rc == 1
@@ -58,6 +60,7 @@ def test_broken_dataset_reports_each_problem_by_path(clean, tmp_path, capsys):
     assert reported("ERROR", truncated, "truncated")
     assert reported("WARNING", grey, "grayscale")
     assert reported("WARNING", stray, "stray file")
+    assert not any(f"{litter}:" in line for line in lines)
     assert "FAIL" in out
 
 

@@ -6,7 +6,8 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from finetune.dataset import VideoClipDataset
-from finetune.decode import FrameError, read_clip
+from finetune.decode import UnreadableClip, read_clip
+from finetune.errors import DataError
 from finetune.layout import CLASSES_HMDB51, find_data_root, list_frames, list_test_clips, list_train_clips
 from finetune.sampling import sample_indices, temporal_offsets
 from finetune.toydata import write_toy_dataset
@@ -42,7 +43,7 @@ def test_frames_sorted_by_number_not_text(tmp_path):
         (tmp_path / n).write_bytes(b"")
     assert [p.name for p in list_frames(tmp_path)] == ["9.jpg", "10.JPEG", "100.png"]
     (tmp_path / "frame_a.jpg").write_bytes(b"")
-    with pytest.raises(ValueError, match="frame_a.jpg"):
+    with pytest.raises(DataError, match="frame_a.jpg"):
         list_frames(tmp_path)
 
 
@@ -141,10 +142,10 @@ def test_dataset_seeded_per_epoch_and_same_with_workers(toy):
     assert not torch.equal(a, torch.stack([ds[i][0] for i in range(4)]))
 
 
-def test_truncated_frame_error_names_the_file(toy, tmp_path):
+def test_clip_of_truncated_frames_error_names_the_clip_and_the_file(toy, tmp_path):
     clip = list_test_clips(toy)[0]
     frames = list_frames(clip.path)
     bad = tmp_path / "10000.jpg"
     bad.write_bytes(frames[0].read_bytes()[:600])
-    with pytest.raises(FrameError, match="10000.jpg"):
-        read_clip([bad], [0, 0])
+    with pytest.raises(UnreadableClip, match=f"{tmp_path}.*10000.jpg"):
+        read_clip([bad], [0, 0], on_bad=lambda path, reason: None)
