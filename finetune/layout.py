@@ -115,10 +115,8 @@ def list_test_clips(root: str | Path) -> list[Clip]:
 
 def _last_number(path: Path) -> re.Match | None:
     """The last run of digits in the file name without its suffix, or None."""
-    found = None
-    for found in _DIGITS.finditer(path.stem):
-        pass
-    return found
+    numbers = list(_DIGITS.finditer(path.stem))
+    return numbers[-1] if numbers else None
 
 
 def frame_number(path: Path) -> int:
