@@ -4,24 +4,128 @@ Every module named in COMMANDS defines `add_parser(subparsers)`, which adds its
 subcommand with its own --help text and sets `func(args) -> exit code`. Adding a
 command is one line here; modules are imported only when the CLI runs, so
 `import finetune` stays light.
+
+How a command ends (`main`'s exit status):
+
+    0    done (check-data: no errors found)
+    1    check-data found problems, or a bug: its traceback, then how to report it
+    2    a mistake the user can fix (a wrong path, a file that is not a checkpoint,
+         a bad --set, a broken dataset, a run folder already used): ONE line
+         `error: <what was expected, what was found, where>`, no traceback.
+         argparse's own usage errors exit 2 as well.
+    130  interrupted (Ctrl-C); a training run keeps its last checkpoint
+
+`python -m finetune --debug <command>` or FINETUNE_DEBUG=1 shows the full
+traceback for every error, the user's mistakes included.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
+from pathlib import Path
+
+from finetune.errors import UserError
 
 COMMANDS = ["finetune.toydata", "finetune.checkdata", "finetune.train", "finetune.predict", "finetune.ablate", "finetune.demo"]
+DEBUG_ENV = "FINETUNE_DEBUG"
+USAGE_ERROR, INTERRUPTED, BUG = 2, 130, 1
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean "the user gave us something wrong", not "this program is wrong"."""
+    try:
+        from vit.checkpoint import CheckpointError  # imports torch: only when an error is being sorted
+    except ImportError:  # TEMPORARY fallback until vit.checkpoint defines it
+        CheckpointError = UserError
+
+    return (UserError, CheckpointError, FileNotFoundError, NotADirectoryError, IsADirectoryError, FileExistsError,
+            PermissionError)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m finetune",
-        description="Fine-tune VideoMAE / ViT on the Project 7.1 competition data (HMDB51 frames).")
+        description="Fine-tune VideoMAE / ViT on the Project 7.1 competition data (HMDB51 frames).",
+        epilog="Exit status: 0 done, 1 check-data found problems (or a bug), 2 a mistake in the input "
+               "(one 'error:' line), 130 interrupted.")
+    debug_help = f"show the full traceback of any error (same as {DEBUG_ENV}=1)"
+    parser.add_argument("--debug", action="store_true", help=debug_help)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(name).add_parser(sub)
+    for command in sub.choices.values():  # `--debug` after the command works too
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
     return parser
+
+
+def debug_enabled(args: argparse.Namespace | None = None) -> bool:
+    return bool(getattr(args, "debug", False)) or os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
+
+
+def describe_error(err: BaseException) -> str:
+    """The message of a user error as the user should read it: what, where; no traceback."""
+    if isinstance(err, OSError) and err.filename is not None and err.strerror:  # raised by open(), os.*, ...
+        where = f"{err.filename}" + (f" -> {err.filename2}" if err.filename2 is not None else "")
+        return f"{err.strerror}: {where}"
+    msg = str(err).strip() or type(err).__name__
+    # an error raised in a DataLoader worker comes back with the worker's traceback inside its
+    # message: keep only the original "Type: message" that ends it
+    if "Original Traceback (most recent call last):" in msg:
+        lines = msg.splitlines()
+        frames = [i for i, line in enumerate(lines) if line.startswith("  File ")]
+        rest = lines[frames[-1] + 1:] if frames else lines
+        while rest and (rest[0].startswith("    ") or not rest[0].strip()):  # the code line and its ^^^ marks
+            rest.pop(0)
+        head, sep, tail = "\n".join(rest).partition(": ")
+        msg = (tail if sep and " " not in head else "\n".join(rest)).strip() or msg
+    return msg
+
+
+def print_error(err: BaseException, file=None) -> None:
+    """`error: <first line>`; further lines of the message (e.g. one per mis-shaped key) indented below it."""
+    first, *more = describe_error(err).splitlines()
+    print("\n".join([f"error: {first}"] + [f"  {line}" for line in more]), file=file or sys.stderr, flush=True)
+
+
+def _interrupted_note(args: argparse.Namespace) -> str:
+    from finetune.checkpoint import CHECKPOINT
+
+    command = getattr(args, "command", None)
+    if command == "train" and getattr(args, "out", None):
+        ckpt = Path(args.out) / CHECKPOINT
+        if ckpt.exists():
+            return (f"interrupted; the last checkpoint stays in {ckpt}: continue with the same command "
+                    "plus --resume")
+        return "interrupted (before the run's first checkpoint)"
+    if command == "ablate":
+        return ("interrupted; finished runs and the last checkpoint of the current one stay in "
+                f"{args.out}: run the same command again to continue")
+    return "interrupted"
+
+
+def run_command(func, args: argparse.Namespace) -> int:
+    """`func(args)`, its exit status, and every exception turned into the status and message above."""
+    debug = debug_enabled(args)
+    try:
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
+        print(_interrupted_note(args), file=sys.stderr, flush=True)
+        return INTERRUPTED
+    except Exception as err:
+        if isinstance(err, user_errors()):
+            if debug:
+                traceback.print_exc()
+            print_error(err)
+            return USAGE_ERROR
+        traceback.print_exc()
+        print(f"This is a bug in finetune, not in your input: please report it with the command line and the "
+              f"traceback above (python {sys.version.split()[0]}, {sys.platform}).", file=sys.stderr, flush=True)
+        return BUG
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
-    return int(args.func(args) or 0)
+        return USAGE_ERROR
+    return run_command(args.func, args)
 
 
 if __name__ == "__main__":

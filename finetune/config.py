@@ -20,6 +20,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+from .errors import ConfigError
+
 
 @dataclass
 class TrainConfig:
@@ -106,11 +108,20 @@ def _parse_value(name: str, text: str, current):
             return True
         if text.lower() in ("0", "false", "no", "off"):
             return False
-        raise ValueError(f"--set {name}: expected true/false, found {text!r}")
+        raise ConfigError(f"--set {name}: expected true/false, found {text!r}")
     if isinstance(current, tuple):
-        return tuple(float(v) for v in text.strip("()").split(","))
+        try:
+            return tuple(float(v) for v in text.strip("()").split(","))
+        except ValueError:
+            raise ConfigError(f"--set {name}: expected numbers like 0.5,1.0, found {text!r}") from None
     if isinstance(current, dict):
-        return json.loads(text)
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            raise ConfigError(f"--set {name}: expected a JSON object like {{\"k\": 1}}, found {text!r}")
+        return value
     try:
         if isinstance(current, int):
             value = float(text)
@@ -118,8 +129,8 @@ def _parse_value(name: str, text: str, current):
                 raise ValueError
             return int(value)
         return type(current)(text)
-    except ValueError:
-        raise ValueError(f"--set {name}: expected {type(current).__name__}, found {text!r}") from None
+    except (ValueError, OverflowError):  # OverflowError: int(float("inf"))
+        raise ConfigError(f"--set {name}: expected {type(current).__name__}, found {text!r}") from None
 
 
 def apply_overrides(cfg: TrainConfig, pairs: list[str]) -> TrainConfig:
@@ -128,30 +139,30 @@ def apply_overrides(cfg: TrainConfig, pairs: list[str]) -> TrainConfig:
     changes = {}
     for pair in pairs:
         if "=" not in pair:
-            raise ValueError(f"--set expects name=value, found {pair!r}")
+            raise ConfigError(f"--set expects name=value, found {pair!r}")
         name, text = pair.split("=", 1)
         name = name.strip().replace("-", "_")
         if name not in names:
-            raise ValueError(f"--set {name}: no such config field; fields are: {', '.join(sorted(names))}")
+            raise ConfigError(f"--set {name}: no such config field; fields are: {', '.join(sorted(names))}")
         changes[name] = _parse_value(name, text.strip(), getattr(cfg, name))
     return replace(cfg, **changes)
 
 
 def get_preset(name: str) -> TrainConfig:
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; expected one of: {', '.join(PRESETS)}")
+        raise ConfigError(f"unknown preset {name!r}; expected one of: {', '.join(PRESETS)}")
     return replace(PRESETS[name])
 
 
 def validate(cfg: TrainConfig) -> None:
     if not 0 <= cfg.stage2_epochs < cfg.epochs:
-        raise ValueError(f"stage2_epochs must be in [0, epochs={cfg.epochs}), found {cfg.stage2_epochs}")
+        raise ConfigError(f"stage2_epochs must be in [0, epochs={cfg.epochs}), found {cfg.stage2_epochs}")
     if cfg.tta not in VIEWS:
-        raise ValueError(f"tta must be one of {', '.join(VIEWS)}, found {cfg.tta!r}")
+        raise ConfigError(f"tta must be one of {', '.join(VIEWS)}, found {cfg.tta!r}")
     if cfg.precision not in ("auto", "bf16", "fp16", "fp32"):
-        raise ValueError(f"precision must be auto, bf16, fp16 or fp32, found {cfg.precision!r}")
+        raise ConfigError(f"precision must be auto, bf16, fp16 or fp32, found {cfg.precision!r}")
     if cfg.batch_size < 1 or cfg.accum_steps < 1:
-        raise ValueError(f"batch_size and accum_steps must be >= 1, found {cfg.batch_size}, {cfg.accum_steps}")
+        raise ConfigError(f"batch_size and accum_steps must be >= 1, found {cfg.batch_size}, {cfg.accum_steps}")
 
 
 def to_dict(cfg: TrainConfig) -> dict:
@@ -162,7 +173,7 @@ def from_dict(d: dict) -> TrainConfig:
     names = {f.name for f in fields(TrainConfig)}
     unknown = set(d) - names
     if unknown:
-        raise ValueError(f"config has unknown fields {sorted(unknown)} (expected a subset of TrainConfig)")
+        raise ConfigError(f"config has unknown fields {sorted(unknown)} (expected a subset of TrainConfig)")
     d = dict(d)
     for name in ("betas", "aug_scale"):
         if name in d:

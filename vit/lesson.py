@@ -5,6 +5,7 @@ Run: `python -m vit [--out outputs/vit] [--weights HF_DIR_OR_TIMM_FILE]`.
 Every step prints the tensor shape and what it means; figures go to --out.
 """
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +23,12 @@ from torch.nn import functional as F  # noqa: E402
 from .model import ViT, ViTConfig, vit_small  # noqa: E402
 from .patches import linear_from_conv, patchify  # noqa: E402
 from .pos_embed import sincos_2d  # noqa: E402
+
+try:
+    from .checkpoint import CheckpointError  # noqa: E402
+except ImportError:  # TEMPORARY fallback until vit.checkpoint defines it
+    class CheckpointError(ValueError):
+        pass
 
 MEAN, STD = torch.tensor([0.5, 0.5, 0.5])[:, None, None], torch.tensor([0.5, 0.5, 0.5])[:, None, None]
 
@@ -128,6 +135,18 @@ def figure_positions(tables: dict[str, torch.Tensor], grid: int, out: Path, name
     fig.tight_layout(), fig.savefig(out / name, dpi=90), plt.close(fig)
 
 
+def load_weights(path) -> ViT:
+    """`ViT.from_pretrained(path)`, or exit (status 2) with one `error:` line when `path` is
+    missing or is not a ViT checkpoint: a wrong path is the user's to fix, not a traceback."""
+    try:
+        return ViT.from_pretrained(path)
+    except (CheckpointError, OSError) as err:
+        first, *more = (str(err).strip() or type(err).__name__).splitlines()
+        where = "" if str(path) in first else f"{path}: "
+        print("\n".join([f"error: --weights {where}{first}"] + [f"  {line}" for line in more]), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m vit", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("outputs/vit"), help="folder for the figures (default: %(default)s)")
@@ -135,6 +154,7 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=80, help="training steps of the tiny ViT (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    pretrained = load_weights(args.weights) if args.weights else None  # before any work: a bad path fails at once
     args.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
     t0 = time.time()
@@ -147,7 +167,7 @@ def main(argv=None) -> None:
     figure_patch_grid(photo, 16, args.out)
 
     print("I.2  Linear projection, [class] token, position embedding")
-    model = ViT.from_pretrained(args.weights) if args.weights else vit_small(num_classes=1000)
+    model = pretrained if pretrained is not None else vit_small(num_classes=1000)
     model.eval()
     d = model.cfg.dim
     x = ((photo - MEAN) / STD)[None]
