@@ -17,8 +17,20 @@ Three layouts hold the same numbers (He et al. 2022 released the official ones):
 transformers 5 writes the decoder layers as `decoder.decoder_encoder.layer.{i}`
 and names them `decoder.decoder_layers.{i}.attention.q_proj` in memory; all three
 spellings are read. The per-layer translation is vit.checkpoint's.
+
+The official files store no head count: it comes from the file's config.json
+where there is one, else from the released models' widths
+(`vit.checkpoint.RELEASED_HEADS`: encoders ViT-B/L/H, decoder 512 x 16 heads),
+else the caller must pass `heads=` / `decoder_heads=`.
 """
-from vit.checkpoint import hf_blocks_to_ours, strip_prefix
+from vit.checkpoint import checkpoint_error, describe, hf_blocks_to_ours, released_heads, strip_prefix
+
+# What MAE.from_pretrained reads, for its error messages.
+MAE_FORMATS = (
+    "an image MAE with its decoder: a transformers ViTMAEForPreTraining directory (config.json + "
+    "model.safetensors or pytorch_model.bin), an official facebookresearch/mae .pth that keeps the decoder "
+    "(e.g. mae_visualize_vit_base.pth), or one of our files (.safetensors / .pth)"
+)
 
 _HF_NAMES = {
     "vit.embeddings.cls_token": "encoder.cls_token",
@@ -58,20 +70,28 @@ def _official_to_ours(state: dict) -> dict:
     return {(k if k.startswith(("decoder", "mask_token")) else "encoder." + k): v for k, v in state.items()}
 
 
-def to_ours(state: dict, config: dict | None, source: str = "checkpoint") -> tuple[dict, dict]:
+def to_ours(state: dict, config: dict | None, source: str = "checkpoint",
+            heads: int | None = None, decoder_heads: int | None = None) -> tuple[dict, dict]:
     """(state in our names, MAEConfig fields) from any supported layout; the
-    fields come from the shapes, refined by the file's config where it has one."""
+    fields come from the shapes, refined by the file's config where it has one.
+    Head counts: `heads` / `decoder_heads` if given, else the config's, else the
+    released models' (`released_heads`), else a CheckpointError asking for them."""
+    found = describe(state, config)
     state = strip_prefix(state, "module.")
     if any(k.startswith("vit.") for k in state):
         state = _hf_to_ours(state)
     elif "patch_embed.proj.weight" in state:
         state = _official_to_ours(state)
-    if "encoder.patch_embed.proj.weight" not in state:
-        raise ValueError(f"{source}: not an MAE checkpoint, no patch embedding found (keys: {sorted(state)[:8]} ...)")
+    embed = state.get("encoder.patch_embed.proj.weight")
+    if embed is None or embed.ndim != 4:
+        hint = "; load a video model with videomae.VideoMAE.from_pretrained" if "video model" in found else ""
+        raise checkpoint_error(
+            source, f"not an image MAE checkpoint: expected a 2-D patch embedding, found {found}{hint}", MAE_FORMATS
+        )
     if "decoder_embed.weight" not in state:
-        raise ValueError(
-            f"{source}: expected an MAE with its decoder (decoder_embed.weight), found an encoder only; "
-            "load it for fine-tuning with vit.ViT.from_pretrained"
+        raise checkpoint_error(
+            source, f"expected an MAE with its decoder (decoder_embed.weight), found {found} and no MAE decoder; "
+            "load it for fine-tuning with vit.ViT.from_pretrained", MAE_FORMATS,
         )
 
     dim, in_chans, patch, _ = state["encoder.patch_embed.proj.weight"].shape
@@ -79,7 +99,6 @@ def to_ours(state: dict, config: dict | None, source: str = "checkpoint") -> tup
     fields = dict(
         patch_size=patch, in_chans=in_chans, dim=dim, decoder_dim=decoder_dim,
         depth=_count(state, "encoder.blocks."), decoder_depth=_count(state, "decoder_blocks."),
-        heads=dim // 64, decoder_heads=decoder_dim // 32,  # the released MAEs' head dims (files do not store heads)
         mlp_ratio=state["encoder.blocks.0.mlp.fc1.weight"].shape[0] / dim,
         decoder_mlp_ratio=state["decoder_blocks.0.mlp.fc1.weight"].shape[0] / decoder_dim,
     )
@@ -88,14 +107,17 @@ def to_ours(state: dict, config: dict | None, source: str = "checkpoint") -> tup
     if config and config.get("model_type") == "vit_mae":
         fields.update(
             image_size=config.get("image_size", fields.get("image_size", 224)),
-            heads=config.get("num_attention_heads", fields["heads"]),
-            decoder_heads=config.get("decoder_num_attention_heads", fields["decoder_heads"]),
+            heads=config.get("num_attention_heads"),
+            decoder_heads=config.get("decoder_num_attention_heads"),
             layer_norm_eps=config.get("layer_norm_eps", 1e-12),
             mask_ratio=config.get("mask_ratio", 0.75),
             norm_pix_loss=config.get("norm_pix_loss", False),
         )
     elif config and "decoder_dim" in config:  # our own files store the MAEConfig fields
         fields.update(config)
+    fields["heads"] = heads or fields.get("heads") or released_heads(dim, "encoder", source)
+    fields["decoder_heads"] = (decoder_heads or fields.get("decoder_heads")
+                               or released_heads(decoder_dim, "MAE decoder", source, keyword="decoder_heads"))
     return state, fields
 
 

@@ -26,11 +26,11 @@ from torch import nn
 
 from vit import ViT, ViTConfig
 from vit.blocks import build_blocks, init_weights
-from vit.checkpoint import load_state, read_checkpoint
+from vit.checkpoint import CheckpointError, load_state, read_checkpoint
 from vit.patches import patchify
 from vit.pos_embed import sincos_2d
 
-from .checkpoint import to_ours
+from .checkpoint import MAE_FORMATS, to_ours
 from .masking import random_masking
 
 
@@ -141,24 +141,29 @@ class MAE(nn.Module):
 
     # -- checkpoints -----------------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, path, **overrides) -> "MAE":
+    def from_pretrained(cls, path, heads: int | None = None, decoder_heads: int | None = None, **overrides) -> "MAE":
         """Load a transformers `ViTMAEForPreTraining` directory (config.json +
         weights), an official facebookresearch/mae `.pth` with its decoder (state
-        dict under 'model'), or a file of ours. `overrides` set config fields (e.g.
-        heads=..., which official files do not store: head dim 64 / 32 is assumed).
+        dict under 'model'), or a file of ours. Official files do not store the
+        head counts: they are taken from the released models of the same width
+        (`vit.checkpoint.RELEASED_HEADS`), or from `heads` / `decoder_heads` when
+        given; an unknown width without them is a CheckpointError. `overrides`
+        set other config fields (e.g. mask_ratio).
 
         The fixed position tables saved in the file are loaded as they are, so the
         model computes exactly what the file's model computed. An encoder-only file
         (e.g. `mae_pretrain_vit_base.pth`) belongs to `vit.ViT.from_pretrained`."""
-        state, config = read_checkpoint(path)
-        state, fields = to_ours(state, config, source=str(path))
+        state, config = read_checkpoint(path, MAE_FORMATS)
+        state, fields = to_ours(state, config, source=str(path), heads=heads, decoder_heads=decoder_heads)
         model = cls(replace(MAEConfig(**fields), **overrides))
         with torch.no_grad():
             for key, buffer in (("encoder.pos_embed", model.encoder.pos_embed), ("decoder_pos_embed", model.decoder_pos_embed)):
                 table = state.pop(key, None)
                 if table is not None:
                     if table.shape != buffer.shape:
-                        raise ValueError(f"{path}: {key} expected shape {tuple(buffer.shape)}, found {tuple(table.shape)}")
+                        raise CheckpointError(
+                            f"{path}: {key} expected shape {tuple(buffer.shape)}, found {tuple(table.shape)}"
+                        )
                     buffer.copy_(table)
         load_state(model, state, source=str(path))
         return model

@@ -180,25 +180,25 @@ def _official_pth(mae: MAE, path):
 
 
 def test_official_pth_loads_and_encoder_loads_into_vit(tmp_path):
-    torch.manual_seed(4)  # head dims 64 / 32 as in the released files, so nothing is overridden
+    torch.manual_seed(4)  # widths no released MAE has: the file stores no head count, so it is given
     mae = MAE(MAEConfig(image_size=24, patch_size=8, dim=64, depth=3, heads=1, decoder_dim=64, decoder_depth=1,
                         decoder_heads=2, mlp_ratio=2.0))
     with torch.no_grad():
         for p in mae.parameters():
             p.add_(torch.randn_like(p) * 0.1)  # move every weight off its init (biases, norms)
     _official_pth(mae, tmp_path / "mae_visualize.pth")
-    loaded = MAE.from_pretrained(tmp_path / "mae_visualize.pth")
+    loaded = MAE.from_pretrained(tmp_path / "mae_visualize.pth", heads=1, decoder_heads=2)
     assert loaded.cfg.heads == 1 and loaded.cfg.decoder_heads == 2 and loaded.cfg.image_size == 24
     images, noise = torch.randn(2, 3, 24, 24), torch.rand(2, 9)
     with torch.no_grad():
         for a, b in zip(mae.eval()(images, noise=noise), loaded.eval()(images, noise=noise)):
             torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
 
-    vit = ViT.from_pretrained(tmp_path / "mae_visualize.pth").eval()
+    vit = ViT.from_pretrained(tmp_path / "mae_visualize.pth", heads=1).eval()
     with torch.no_grad():  # the whole encoder on all 9 tokens
         torch.testing.assert_close(vit.forward_features(images), mae.encoder.forward_features(images), atol=1e-5, rtol=0)
     # MAE's fine-tuning recipe: mean-pool the patch tokens, a fresh fc_norm and head
-    ft = ViT.from_pretrained(tmp_path / "mae_visualize.pth", num_classes=5, pool="mean", drop_path=0.1).eval()
+    ft = ViT.from_pretrained(tmp_path / "mae_visualize.pth", num_classes=5, heads=1, pool="mean", drop_path=0.1).eval()
     assert ft(images).shape == (2, 5)
     torch.testing.assert_close(ft.blocks[2].attn.qkv.weight, mae.encoder.blocks[2].attn.qkv.weight, atol=0, rtol=0)
 

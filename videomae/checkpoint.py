@@ -11,16 +11,30 @@ Formats read (`vit.checkpoint.read_checkpoint` opens the file or directory):
 
 Everything is first brought to one layout, the official pretraining names plus
 `fc_norm` / `head`; each model then takes the part it needs.
+
+The official files store no head count: it comes from config.json where there
+is one, else from the released models' widths (`vit.checkpoint.RELEASED_HEADS`:
+encoders ViT-S/B/L/H/g, decoders S/B/L/H), else the caller passes `heads=` /
+`decoder_heads=`.
 """
 import json
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 
-from vit.checkpoint import hf_blocks_to_ours, load_state, ours_blocks_to_hf, read_checkpoint, strip_prefix
+from vit.checkpoint import (
+    CheckpointError, checkpoint_error, describe, hf_blocks_to_ours, load_state, ours_blocks_to_hf, read_checkpoint,
+    released_heads, strip_prefix,
+)
 
 from .config import VideoMAEConfig
 
 OURS = "videomae_from_scratch"  # our full config, stored inside config.json next to HF's fields
+# What VideoViT / VideoMAE.from_pretrained read, for their error messages.
+VIDEO_FORMATS = (
+    "a VideoMAE video model: a transformers VideoMAE directory (config.json + model.safetensors or "
+    "pytorch_model.bin), an official MCG-NJU/VideoMAE .pth (fine-tuned or pretraining), or one of our files "
+    "(.safetensors / .pth)"
+)
 _DECODER = ("decoder.", "encoder_to_decoder.", "mask_token")
 _HF_NAMES = {  # HF file name prefix -> ours (pretraining layout)
     "videomae.embeddings.patch_embeddings.projection.": "encoder.patch_embed.proj.",
@@ -40,8 +54,9 @@ def _rename(state: dict, names: dict) -> dict:
     return out
 
 
-def to_common(state: dict) -> dict:
+def to_common(state: dict, config: dict | None = None, source="checkpoint") -> dict:
     """Any supported naming -> the official pretraining layout (+ fc_norm, head)."""
+    found = describe(state, config)
     state = strip_prefix(state, "module.")
     if any(k.startswith(("embeddings.", "encoder.layer.")) for k in state):  # a bare VideoMAEModel
         state = {("videomae." + k if not k.startswith(("classifier.", "fc_norm.")) else k): v for k, v in state.items()}
@@ -51,11 +66,14 @@ def to_common(state: dict) -> dict:
         state = _rename(state, _HF_NAMES)
     elif not any(k.startswith("encoder.") for k in state):  # official fine-tuned layout
         state = _rename(state, {p: "encoder." + p for p in ("patch_embed.", "blocks.", "norm.")})
-    if "encoder.patch_embed.proj.weight" not in state:
-        raise ValueError(f"not a VideoMAE checkpoint: no tubelet embedding found (keys: {sorted(state)[:8]} ...)")
-    if state["encoder.patch_embed.proj.weight"].ndim != 5:
-        shape = tuple(state["encoder.patch_embed.proj.weight"].shape)
-        raise ValueError(f"expected a Conv3d tubelet embedding (D, C, pt, ph, pw), found shape {shape}: an image model?")
+    embed = state.get("encoder.patch_embed.proj.weight")
+    if embed is None or embed.ndim != 5:
+        hint = "; load an image model with vit.ViT.from_pretrained or imagemae.MAE.from_pretrained" if (
+            embed is not None or "image model" in found) else ""
+        raise checkpoint_error(
+            source, f"not a VideoMAE checkpoint: expected a video model (a Conv3d tubelet embedding "
+            f"(D, C, pt, ph, pw)), found {found}{hint}", VIDEO_FORMATS,
+        )
     return state
 
 
@@ -63,31 +81,46 @@ def _count(state: dict, prefix: str) -> int:
     return len({k[len(prefix):].split(".")[0] for k in state if k.startswith(prefix)})
 
 
-def infer_config(state: dict, config: dict | None) -> VideoMAEConfig:
+def infer_config(state: dict, config: dict | None, source="checkpoint", heads: int | None = None,
+                 decoder_heads: int | None = None, decoder: bool = True) -> VideoMAEConfig:
     """The config from the weights' shapes, completed by config.json where present
-    (the frame count, image size and head counts are not in the weights)."""
+    (the frame count, image size and head counts are not in the weights).
+
+    Head counts: `heads` / `decoder_heads` if given, else the config's, else the
+    released models' of that width (`released_heads`), else a CheckpointError.
+    `decoder=False` (a classifier) leaves the decoder fields alone."""
     if config and isinstance(config.get(OURS), dict):
-        return VideoMAEConfig(**config[OURS])
-    if config and "dim" in config and "depth" in config:  # {'model': ..., 'config': asdict(cfg)}
-        return VideoMAEConfig(**{k: v for k, v in config.items() if k in {f.name for f in fields(VideoMAEConfig)}})
+        cfg = VideoMAEConfig(**config[OURS])
+    elif config and "dim" in config and "depth" in config:  # {'model': ..., 'config': asdict(cfg)}
+        cfg = VideoMAEConfig(**{k: v for k, v in config.items() if k in {f.name for f in fields(VideoMAEConfig)}})
+    else:
+        cfg = _config_from_shapes(state, config, source, heads, decoder_heads, decoder)
+    given = {"heads": heads, "decoder_heads": decoder_heads}
+    return replace(cfg, **{k: v for k, v in given.items() if v})  # the caller's word wins
+
+
+def _config_from_shapes(state, config, source, heads, decoder_heads, decoder) -> VideoMAEConfig:
     dim, chans, pt, patch, _ = state["encoder.patch_embed.proj.weight"].shape
+    config = config or {}
     cfg = VideoMAEConfig(
-        patch_size=patch, tubelet_size=pt, in_chans=chans, dim=dim, heads=max(1, dim // 64),
+        patch_size=patch, tubelet_size=pt, in_chans=chans, dim=dim,
+        heads=heads or config.get("num_attention_heads") or released_heads(dim, "encoder", source),
         depth=_count(state, "encoder.blocks."),
         mlp_ratio=state["encoder.blocks.0.mlp.fc1.weight"].shape[0] / dim,
     )
     if "head.weight" in state:
         cfg = replace(cfg, num_classes=state["head.weight"].shape[0])
-    if "encoder_to_decoder.weight" in state:
+    if decoder and "encoder_to_decoder.weight" in state:
         d = state["encoder_to_decoder.weight"].shape[0]
-        cfg = replace(cfg, decoder_dim=d, decoder_heads=max(1, d // 64), decoder_depth=_count(state, "decoder.blocks."))
+        d_heads = (decoder_heads or config.get("decoder_num_attention_heads")
+                   or released_heads(d, "VideoMAE decoder", source, keyword="decoder_heads"))
+        cfg = replace(cfg, decoder_dim=d, decoder_heads=d_heads, decoder_depth=_count(state, "decoder.blocks."))
     if config:  # transformers' config.json; its layer_norm_eps (1e-12) is a conversion artefact:
         # the weights were trained with 1e-6, which we keep (logits differ by ~1e-5)
         cfg = replace(
             cfg,
             image_size=config.get("image_size", cfg.image_size),
             num_frames=config.get("num_frames", cfg.num_frames),
-            heads=config.get("num_attention_heads", cfg.heads),
             decoder_dim=config.get("decoder_hidden_size", cfg.decoder_dim),
             decoder_depth=config.get("decoder_num_hidden_layers", cfg.decoder_depth),
             decoder_heads=config.get("decoder_num_attention_heads", cfg.decoder_heads),
@@ -96,14 +129,14 @@ def infer_config(state: dict, config: dict | None) -> VideoMAEConfig:
     return cfg
 
 
-def load_videovit(cls, path, num_classes=None, num_frames=None, **overrides):
-    state, config = read_checkpoint(path)
-    state = to_common(state)
-    cfg = infer_config(state, config)
+def load_videovit(cls, path, num_classes=None, num_frames=None, heads=None, **overrides):
+    state, config = read_checkpoint(path, VIDEO_FORMATS)
+    state = to_common(state, config, source=path)
+    cfg = infer_config(state, config, source=path, heads=heads, decoder=False)
     state = {k: v for k, v in state.items() if not k.startswith(_DECODER)}  # a classifier has no decoder
     if "fc_norm.weight" not in state and "head.weight" in state:
-        raise ValueError(f"{path}: a classifier without fc_norm (it classifies from the first token, "
-                         "use_mean_pooling=False); VideoViT mean-pools as the official models do")
+        raise CheckpointError(f"{path}: a classifier without fc_norm (it classifies from the first token, "
+                              "use_mean_pooling=False); VideoViT mean-pools as the official models do")
     if "fc_norm.weight" not in state:  # a pretraining encoder: mean pooling + fresh fc_norm (official recipe)
         state = {k: v for k, v in state.items() if not k.startswith("encoder.norm.")}
     state = {k.removeprefix("encoder."): v for k, v in state.items()}
@@ -120,12 +153,15 @@ def load_videovit(cls, path, num_classes=None, num_frames=None, **overrides):
     return model
 
 
-def load_videomae(cls, path, **overrides):
-    state, config = read_checkpoint(path)
-    state = to_common(state)
+def load_videomae(cls, path, heads=None, decoder_heads=None, **overrides):
+    state, config = read_checkpoint(path, VIDEO_FORMATS)
+    state = to_common(state, config, source=path)
     if "encoder_to_decoder.weight" not in state:
-        raise ValueError(f"{path} has no decoder (no encoder_to_decoder.weight): a classifier? Use VideoViT.from_pretrained")
-    cfg = replace(infer_config(state, config), **overrides)
+        raise checkpoint_error(
+            path, f"expected a VideoMAE pretraining model with its decoder (encoder_to_decoder.weight), found "
+            f"{describe(state, config)} and no decoder: a classifier? Use VideoViT.from_pretrained", VIDEO_FORMATS,
+        )
+    cfg = replace(infer_config(state, config, source=path, heads=heads, decoder_heads=decoder_heads), **overrides)
     state = {k: v for k, v in state.items() if not k.startswith(("fc_norm.", "head."))}
     model = cls(cfg)
     load_state(model, state, source=str(path))

@@ -53,16 +53,20 @@ class VideoViT(VideoEncoder):
 
     # -- checkpoints (videomae/checkpoint.py) ---------------------------------------
     @classmethod
-    def from_pretrained(cls, path, num_classes: int | None = None, num_frames: int | None = None, **overrides) -> "VideoViT":
+    def from_pretrained(cls, path, num_classes: int | None = None, num_frames: int | None = None,
+                        heads: int | None = None, **overrides) -> "VideoViT":
         """An HF `VideoMAEForVideoClassification` / `VideoMAEForPreTraining` /
         `VideoMAEModel` directory, an official fine-tuned or pretraining `.pth`, or
         one of our files. A pretraining file gives the encoder with a fresh
         `fc_norm` and head; `num_classes` other than the file's replaces the head;
-        `num_frames` rebuilds the position table; `overrides` set other config
-        fields (drop_path=0.1, head_dropout=0.5, pos_table_frames=16, ...)."""
+        `num_frames` rebuilds the position table; `heads` is the head count, for
+        official files (which do not store it) whose width is not a released
+        model's (`vit.checkpoint.RELEASED_HEADS`); `overrides` set other config
+        fields (drop_path=0.1, head_dropout=0.5, pos_table_frames=16, ...).
+        Raises `vit.checkpoint.CheckpointError` for anything it cannot load."""
         from .checkpoint import load_videovit
 
-        return load_videovit(cls, path, num_classes=num_classes, num_frames=num_frames, **overrides)
+        return load_videovit(cls, path, num_classes=num_classes, num_frames=num_frames, heads=heads, **overrides)
 
     def save_pretrained(self, out_dir) -> None:
         """A directory `transformers.VideoMAEForVideoClassification.from_pretrained`

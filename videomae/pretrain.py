@@ -116,12 +116,16 @@ class VideoMAE(nn.Module):
 
     # -- checkpoints (videomae/checkpoint.py) ---------------------------------------
     @classmethod
-    def from_pretrained(cls, path, **overrides) -> "VideoMAE":
+    def from_pretrained(cls, path, heads: int | None = None, decoder_heads: int | None = None, **overrides) -> "VideoMAE":
         """An HF `VideoMAEForPreTraining` directory, an official pretraining `.pth`,
-        or one of our files. `overrides` set config fields (e.g. num_frames)."""
+        or one of our files. Official files do not store the head counts: they
+        come from the released models of the same widths
+        (`vit.checkpoint.RELEASED_HEADS`), or from `heads` / `decoder_heads` when
+        given. `overrides` set other config fields (e.g. num_frames). Raises
+        `vit.checkpoint.CheckpointError` for anything it cannot load."""
         from .checkpoint import load_videomae
 
-        return load_videomae(cls, path, **overrides)
+        return load_videomae(cls, path, heads=heads, decoder_heads=decoder_heads, **overrides)
 
     def save_pretrained(self, out_dir) -> None:
         """A directory `transformers.VideoMAEForPreTraining.from_pretrained` loads."""

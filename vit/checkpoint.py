@@ -5,13 +5,24 @@ One place for what every `from_pretrained` in the project needs:
 - `read_checkpoint(path)`: a directory (HF: config.json + model.safetensors or
   pytorch_model.bin) or one file (.safetensors, .pth/.pt/.bin); the state dict
   is unwrapped from 'model' / 'module' / 'state_dict' (official repositories).
+  Files written by `torch.save` are read with `torch.load(weights_only=True)`
+  only: a pickle can run any code while it is read, so nothing but tensors,
+  plain containers and the `argparse.Namespace` the official training scripts
+  store is accepted (https://pytorch.org/docs/stable/generated/torch.load.html).
+- `CheckpointError`: every mistake a user can make with a checkpoint (a file
+  that is not one, a truncated file, another model's weights, keys that do not
+  fit); the message names the file, what was expected and what was found.
+- `RELEASED_HEADS` / `released_heads`: the head counts of the released models,
+  which official and timm `.pth` files do not store.
 - `hf_blocks_to_ours` / `ours_blocks_to_hf`: the per-layer names of transformers'
   ViT, ViTMAE and VideoMAE files (separate query/key/value) <-> ours (one fused
   `qkv`, the official and timm layout: rows [0:D] query, [D:2D] key, [2D:] value).
 - `load_state(model, state, source)`: strict loading whose error names every
   missing, unexpected or mis-shaped key, with both shapes.
 """
+import argparse
 import json
+import pickle
 import re
 from pathlib import Path
 
@@ -20,37 +31,167 @@ from torch import nn
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.pth", "checkpoint.pth")
 
+# What `read_checkpoint` reads; each model's loader passes a more precise sentence.
+FORMATS = (
+    "a transformers directory (config.json + model.safetensors or pytorch_model.bin), or one file holding "
+    "a state dict: .safetensors, or .pth / .pt / .bin written by torch.save"
+)
 
-def _load_file(path: Path) -> dict:
-    if path.suffix == ".safetensors":
+# The only non-tensor object allowed inside a torch.save file: facebookresearch/mae
+# and MCG-NJU/VideoMAE save their command-line options next to the weights
+# (`utils.save_model`: {'model', 'optimizer', 'epoch', 'scaler', 'args'}).
+SAFE_GLOBALS = [argparse.Namespace]
+
+
+class CheckpointError(ValueError):
+    """A checkpoint path that cannot be loaded into the model asked for: not a
+    checkpoint, truncated, refused as unsafe, another model's weights, an
+    unknown head count, or keys / shapes that do not fit. The message names the
+    file; it is a mistake the user can fix, so callers may print it on one line."""
+
+
+def checkpoint_error(path, problem: str, formats: str = FORMATS) -> CheckpointError:
+    """'<path>: <problem>. Expected <formats>.': the shape of every "this is not
+    a checkpoint I can read" message."""
+    return CheckpointError(f"{path}: {problem}. Expected {formats}.")
+
+
+# -- head counts ---------------------------------------------------------------
+# Official and timm `.pth` files store the weights only; the head count lived in
+# the code that built the model. These are the released configurations, by
+# token width: ViT-Ti/S (Touvron et al. 2021, DeiT, table 1), ViT-B/L/H
+# (Dosovitskiy et al. 2021, table 1), ViT-g (Zhai et al. 2022, "Scaling Vision
+# Transformers", table 2; VideoMAE V2's giant encoder), timm
+# `vision_transformer.py`; the MAE decoder (facebookresearch/mae
+# `models_mae.py`: 512 wide, 16 heads, for every encoder size); the VideoMAE
+# decoders (MCG-NJU/VideoMAE `modeling_pretrain.py`: S 192 / 3, B 384 / 6,
+# L 512 / 8, H 640 / 8). Width // 64 is right for most of them but not for
+# ViT-H (1280 = 16 heads of 80) or ViT-g (1408 = 16 of 88): a wrong guess loads
+# without any error and computes something else, so unknown widths are refused.
+RELEASED_HEADS = {
+    "encoder": {192: 3, 384: 6, 768: 12, 1024: 16, 1280: 16, 1408: 16},
+    "MAE decoder": {512: 16},
+    "VideoMAE decoder": {192: 3, 384: 6, 512: 8, 640: 8},
+}
+
+
+def released_heads(width: int, part: str, source, keyword: str = "heads") -> int:
+    """The head count of the released model whose `part` ('encoder', 'MAE
+    decoder', 'VideoMAE decoder') is `width` wide; a CheckpointError asking for
+    `keyword=N` when no released model has that width."""
+    table = RELEASED_HEADS[part]
+    if width in table:
+        return table[width]
+    known = ", ".join(f"{w} -> {h}" for w, h in table.items())
+    example = f" (e.g. {keyword}={width // 64} for heads of 64)" if width % 64 == 0 else ""
+    raise CheckpointError(
+        f"{source}: the file does not store how many attention heads its {part} has, and its width {width} is "
+        f"not one of the released models' (width -> heads: {known}). Pass {keyword}=N, with N dividing "
+        f"{width}{example}; a transformers directory's config.json would say it (num_attention_heads)."
+    )
+
+
+# -- reading files -----------------------------------------------------------
+def _sniff(path: Path) -> str:
+    """What the file holds, from its first bytes: 'empty', 'torch' (a zip, as
+    torch.save writes since 1.6, or an older raw pickle), 'text' (no NUL byte,
+    decodes as UTF-8), 'safetensors' (an 8-byte header length, then the JSON
+    header), or 'unknown'."""
+    with path.open("rb") as f:
+        head = f.read(512)
+    if not head:
+        return "empty"
+    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
+        return "torch"
+    if b"\0" not in head and head.decode("utf-8", errors="replace").count("\ufffd") <= 3:  # a cut last character
+        return "text"
+    if head[8:9] == b"{":
+        return "safetensors"
+    return "unknown"
+
+
+def _unsafe_refusal(path: Path, err: Exception) -> CheckpointError:
+    """The error for a pickle that names a global outside the allowed ones (torch's
+    message names it as 'GLOBAL module.name')."""
+    found = re.search(r"GLOBAL (\S+)", str(err))
+    name = f"`{found.group(1)}`" if found else "an object that is not plain data"
+    cut = " (a torch name torch.load does not know: the file may simply be truncated or corrupt)" if (
+        found and found.group(1).startswith("torch.")) else ""
+    return checkpoint_error(
+        path,
+        f"refused to load: reading it would unpickle {name}{cut}, and unpickling anything other than tensors, "
+        "plain containers and argparse.Namespace can run arbitrary code chosen by whoever wrote the file "
+        "(it is read with torch.load(weights_only=True), never weights_only=False). If you trust this file, "
+        "re-save just its state dict yourself and load that: "
+        f"torch.save(torch.load({str(path)!r}, weights_only=False)['model'], 'clean.pth') "
+        "(use the key holding the weights: 'model', 'module' or 'state_dict'; for a pickled nn.Module, "
+        ".state_dict())",
+    )
+
+
+def _load_file(path: Path, formats: str = FORMATS) -> object:
+    """The object stored in one file, read without running any code from it."""
+    kind = _sniff(path)
+    if kind == "empty":
+        raise checkpoint_error(path, "the file is empty (0 bytes)", formats)
+    if kind == "text":
+        first = (path.read_text(errors="replace").strip().splitlines() or [""])[0][:80]
+        raise checkpoint_error(
+            path, f"this is a text file, not weights (first line: {first!r}; a Git LFS pointer or a web page "
+            "saved instead of the file?)", formats,
+        )
+    if kind == "safetensors" or (kind == "unknown" and path.suffix == ".safetensors"):
         from safetensors.torch import load_file
 
-        return load_file(str(path))
+        try:
+            return load_file(str(path))
+        except Exception as err:  # safetensors raises its own SafetensorError
+            raise checkpoint_error(
+                path, f"not a readable safetensors file, truncated or corrupt ({err})", formats
+            ) from None
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # official .pth files also pickle their argparse options
-        if "weights_only" not in str(err) and "Unpickl" not in type(err).__name__:
-            raise ValueError(f"cannot read checkpoint {path}: {err}") from err
-        return torch.load(path, map_location="cpu", weights_only=False)
+        with torch.serialization.safe_globals(SAFE_GLOBALS):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if "Unsupported global" in str(err):
+            raise _unsafe_refusal(path, err) from None
+        why = _first_line(err)
+    except Exception as err:  # a truncated zip (RuntimeError), a cut pickle (EOFError), ...
+        why = f"{type(err).__name__}: {_first_line(err)}"
+    raise checkpoint_error(path, f"cannot be read by torch.load, truncated or corrupt ({why})", formats)
 
 
-def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], dict | None]:
+def _first_line(err: Exception) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else "no message"
+
+
+def read_checkpoint(path, formats: str = FORMATS) -> tuple[dict[str, torch.Tensor], dict | None]:
     """(state_dict, config) from a directory or a file. `config` is the parsed
-    config.json (HF directory), the 'config' entry of our own files, or None."""
+    config.json (HF directory), the 'config' entry of our own files, or None.
+    `formats` is the caller's sentence for what it reads, used in the errors."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+        raise FileNotFoundError(f"checkpoint not found: {path}. Expected {formats}.")
     config = None
     if path.is_dir():
         found = [path / f for f in WEIGHT_FILES if (path / f).exists()]
         if not found:
-            raise FileNotFoundError(f"{path} holds none of {', '.join(WEIGHT_FILES)}: not a checkpoint directory")
+            held = sorted(p.name for p in path.iterdir())
+            listing = ", ".join(held[:8]) + (" ..." if len(held) > 8 else "") if held else "nothing"
+            raise checkpoint_error(
+                path, f"this directory holds none of {', '.join(WEIGHT_FILES)} (found: {listing}); "
+                "if one of its files is the checkpoint, pass that file", formats,
+            )
         if (path / "config.json").exists():
-            config = json.loads((path / "config.json").read_text())
+            try:
+                config = json.loads((path / "config.json").read_text())
+            except ValueError as err:
+                raise checkpoint_error(path / "config.json", f"not valid JSON ({err})", formats) from None
         path = found[0]
-    obj = _load_file(path)
+    obj = _load_file(path, formats)
     if not isinstance(obj, dict):
-        raise ValueError(f"{path}: expected a state dict (a dict of tensors), found {type(obj).__name__}")
+        raise checkpoint_error(path, f"expected a state dict (a dict of tensors), found {type(obj).__name__}", formats)
     if isinstance(obj.get("config"), dict) and config is None:
         config = obj["config"]
     for wrapper in ("model", "module", "state_dict", "model_state"):
@@ -59,8 +200,30 @@ def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], dict | None]:
             break
     state = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
     if not state:
-        raise ValueError(f"{path}: no tensors found (top-level keys: {sorted(obj)[:10]})")
+        raise checkpoint_error(path, f"no tensors found (top-level keys: {sorted(map(str, obj))[:10]})", formats)
     return state, config
+
+
+def describe(state: dict, config: dict | None = None) -> str:
+    """What a checkpoint holds, in a few words, for "expected X, found Y" errors:
+    image or video (2-D patch or 3-D tubelet embedding), decoder, head, and the
+    architecture its config.json names."""
+    embed = next((v for k, v in state.items()
+                  if k.endswith(("patch_embed.proj.weight", "patch_embeddings.projection.weight"))), None)
+    if embed is None:
+        found = f"no patch embedding among its {len(state)} tensors (first keys: {sorted(state)[:4]})"
+    elif embed.ndim == 5:
+        found = f"a video model (3-D tubelet embedding of shape {tuple(embed.shape)})"
+    else:
+        found = f"an image model (2-D patch embedding of shape {tuple(embed.shape)})"
+    if any(k.startswith(("decoder", "encoder_to_decoder.", "mask_token")) for k in state):
+        found += " with a pretraining decoder"
+    elif any(k.startswith(("head.", "classifier.")) for k in state):
+        found += " with a classification head"
+    names = (config or {}).get("architectures") or [(config or {}).get("model_type")]
+    if names and names[0]:
+        found += f" (config.json: {', '.join(map(str, names))})"
+    return found
 
 
 def strip_prefix(state: dict, prefix: str) -> dict:
@@ -162,5 +325,5 @@ def load_state(model: nn.Module, state: dict, source: str = "checkpoint") -> Non
             problems.append(f"  {key}: expected shape {tuple(param.shape)}, found {tuple(state[key].shape)}")
     problems += [f"  unexpected {k}: shape {tuple(v.shape)}" for k, v in state.items() if k not in expected]
     if problems:
-        raise ValueError(f"{source} does not fit {type(model).__name__}:\n" + "\n".join(problems))
+        raise CheckpointError(f"{source} does not fit {type(model).__name__}:\n" + "\n".join(problems))
     model.load_state_dict(state, strict=True)

@@ -17,7 +17,9 @@ import torch
 from torch import nn
 
 from .blocks import build_blocks, init_patch_proj, init_weights
-from .checkpoint import hf_blocks_to_ours, load_state, read_checkpoint, strip_prefix
+from .checkpoint import (
+    checkpoint_error, describe, hf_blocks_to_ours, load_state, read_checkpoint, released_heads, strip_prefix,
+)
 from .patches import PatchEmbed
 from .pos_embed import resize_pos_embed, sincos_2d
 
@@ -118,15 +120,19 @@ class ViT(nn.Module):
 
     # -- checkpoints -------------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, path, num_classes: int | None = None, image_size: int | None = None, **overrides) -> "ViT":
+    def from_pretrained(cls, path, num_classes: int | None = None, image_size: int | None = None,
+                        heads: int | None = None, **overrides) -> "ViT":
         """Load an HF `ViTForImageClassification` / `ViTModel` / `ViTMAE*` directory,
         a timm-format state dict (the organizers' `vit_small_patch16_224`), an
         official MAE `.pth`, or one of our files. `num_classes` other than the
         file's replaces the head; `image_size` other than the file's resizes the
-        learned position table (bicubic, cls row kept). `overrides` set other
-        config fields (e.g. drop_path=0.1)."""
-        state, hf_config = read_checkpoint(path)
-        state, cfg = _to_ours(state, hf_config)
+        learned position table (bicubic, cls row kept). `heads`: the head count,
+        for files that do not store it (timm and official `.pth`) and whose width
+        is not a released model's (`vit.checkpoint.RELEASED_HEADS`). `overrides`
+        set other config fields (e.g. drop_path=0.1). Raises
+        `vit.checkpoint.CheckpointError` for anything that is not a ViT checkpoint."""
+        state, hf_config = read_checkpoint(path, VIT_FORMATS)
+        state, cfg = _to_ours(state, hf_config, source=path, heads=heads)
         if num_classes is not None and num_classes != cfg.num_classes:
             state = {k: v for k, v in state.items() if not k.startswith("head.")}
             cfg = replace(cfg, num_classes=num_classes)
@@ -145,8 +151,19 @@ class ViT(nn.Module):
         return model
 
 
-def _to_ours(state: dict, hf_config: dict | None) -> tuple[dict, ViTConfig]:
-    """Translate any supported key naming to ours and infer the config from shapes."""
+# What ViT.from_pretrained reads, for its error messages.
+VIT_FORMATS = (
+    "an image ViT: a transformers ViT / ViTMAE directory (config.json + model.safetensors or pytorch_model.bin), "
+    "or a timm / official MAE / our state dict in one .safetensors, .pth, .pt or .bin file"
+)
+
+
+def _to_ours(state: dict, hf_config: dict | None, source="checkpoint",
+             heads: int | None = None) -> tuple[dict, ViTConfig]:
+    """Translate any supported key naming to ours and infer the config from shapes.
+    The head count: `heads` if given, else the file's config, else the released
+    model of that width (`released_heads`), else a CheckpointError."""
+    found = describe(state, hf_config)
     state = strip_prefix(strip_prefix(state, "module."), "model.")
     if any(k.startswith(("vit.", "embeddings.")) for k in state):  # transformers
         state = {k: v for k, v in state.items() if not k.startswith(("decoder.", "pooler."))}
@@ -167,8 +184,12 @@ def _to_ours(state: dict, hf_config: dict | None) -> tuple[dict, ViTConfig]:
         state = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
     # official MAE pretraining files carry the decoder at the top level
     state = {k: v for k, v in state.items() if not k.startswith(("decoder", "mask_token"))}
-    if "patch_embed.proj.weight" not in state:
-        raise ValueError(f"not a ViT checkpoint: no patch embedding found (keys: {sorted(state)[:8]} ...)")
+    embed = state.get("patch_embed.proj.weight")
+    if embed is None or embed.ndim != 4:
+        hint = "; load a video model with videomae.VideoViT.from_pretrained" if "video model" in found else ""
+        raise checkpoint_error(
+            source, f"not an image ViT checkpoint: expected a 2-D patch embedding, found {found}{hint}", VIT_FORMATS
+        )
 
     dim, in_chans, patch, _ = state["patch_embed.proj.weight"].shape
     depth = len({k.split(".")[1] for k in state if k.startswith("blocks.")})
@@ -180,7 +201,7 @@ def _to_ours(state: dict, hf_config: dict | None) -> tuple[dict, ViTConfig]:
         num_classes=state["head.weight"].shape[0] if "head.weight" in state else 0,
         dim=dim,
         depth=depth,
-        heads=max(1, dim // 64),  # timm files do not store it; every standard ViT uses head dim 64
+        heads=heads or _stored_heads(hf_config) or released_heads(dim, "encoder", source),
         mlp_ratio=state["blocks.0.mlp.fc1.weight"].shape[0] / dim,
         qkv_bias="blocks.0.attn.qkv.bias" in state,
         pool="mean" if "fc_norm.weight" in state and "norm.weight" not in state else "cls",
@@ -190,12 +211,17 @@ def _to_ours(state: dict, hf_config: dict | None) -> tuple[dict, ViTConfig]:
         cfg = replace(
             cfg,
             image_size=hf_config.get("image_size", cfg.image_size),
-            heads=hf_config.get("num_attention_heads", cfg.heads),
             layer_norm_eps=hf_config.get("layer_norm_eps", cfg.layer_norm_eps),
         )
     if isinstance(hf_config, dict) and "dim" in hf_config and "depth" in hf_config:  # our own config entry
-        cfg = ViTConfig(**{**asdict(cfg), **hf_config})
+        cfg = ViTConfig(**{**asdict(cfg), **hf_config, "heads": cfg.heads})
     return state, cfg
+
+
+def _stored_heads(config: dict | None) -> int | None:
+    """The head count a config stores: transformers' `num_attention_heads`, or ours."""
+    config = config or {}
+    return config.get("num_attention_heads") or (config.get("heads") if "dim" in config else None)
 
 
 def vit_tiny(**kw) -> ViT:
