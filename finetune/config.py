@@ -32,18 +32,18 @@ class TrainConfig:
     resize: int = 256  # eval: resize the short side to 256 then centre-crop 224 (official test pipeline)
     drop_path: float = 0.1  # stochastic depth: the official fine-tuning value for ViT-B
     head_dropout: float = 0.0  # official 0.0 on K400; 0.5 on tiny UCF101, not needed with Mixup here
-    grad_checkpointing: bool = False  # recompute activations in backward: ViT-B 16x224 fits a 16 GB GPU
-    compile: bool = False  # torch.compile the model; unmeasured on GPU here (no gain on a CPU forward, docs/benchmarks.md)
+    grad_checkpointing: bool = False  # recompute activations in backward (~1/3 more compute); batch 8 at 16x224 fits 16 GB without it (docs/04_project71.md)
+    compile: bool = False  # torch.compile the model (after DDP wraps it); unmeasured on GPU here (no gain on a CPU forward, docs/benchmarks.md)
     # -- data ----------------------------------------------------------------
     val_fraction: float = 0.1  # 10% of the source videos held out (grouped: clips of one video stay together)
     aug: bool = True  # consistent spatial aug: one random crop + flip for all frames of a clip (Exp 2)
     aug_scale: tuple = (0.5, 1.0)  # crop area range; wider than the organizers' 0.8-1.0 because Exp 1 over-fits
     hflip: float = 0.5  # mirror probability: no HMDB51 class depends on left vs right (0 for the toy data: it does)
     mean_std: str = "imagenet"  # imagenet for VideoMAE checkpoints; "half" (0.5/0.5) for the organizers' ViT
-    num_workers: int = 4  # JPEG decoding is the bottleneck on Kaggle's 4 CPU cores
+    num_workers: int = -1  # data loading processes; -1 = the cores this process has, minus one, at most 8
     # -- optimisation (official VideoMAE fine-tuning recipe, REFERENCE 3) -----
     epochs: int = 20  # the seed's ablation budget (IV.3.1); exp4-30ep uses 30
-    batch_size: int = 8  # clips per GPU per micro-batch: ViT-B 16x224 in bf16 fits 24 GB (16 GB with checkpointing)
+    batch_size: int = 8  # clips per GPU per micro-batch: ViT-B 16x224 in 16-bit fits a 16 GB T4 (docs/04_project71.md)
     accum_steps: int = 4  # 8 x 4 = 32 clips per optimizer step, as the organizers' 16 x 4 halved for video
     blr: float = 5e-4  # base lr per 256 clips; lr = blr x total_batch / 256 (official linear scaling rule)
     lr: float = 0.0  # absolute peak lr; 0 = derive it from blr
@@ -63,7 +63,9 @@ class TrainConfig:
     stage2_smoothing: float = 0.1  # label smoothing of the second stage
     tta: str = "center"  # eval views: "center" (1), "tta6" (3 crops x 2 flips, Exp 4), "tta3" (crops only)
     # -- run control ---------------------------------------------------------
-    precision: str = "auto"  # auto: bf16 if the GPU has it, else fp16 + loss scaling; fp32 on CPU
+    precision: str = "auto"  # auto: bf16 on GPUs of compute capability >= 8.0, fp16 + loss scaling below; fp32 on CPU
+    max_bad_steps: int = 25  # optimizer steps in a row with non-finite gradients (each skipped) before the run stops
+    log_every: int = 10  # optimizer steps between progress-line updates of loss/acc (each read is a host sync)
     seed: int = 0  # one seed for the split, the init of new layers, the sampling order and the augmentation
     save_every: int = 200  # optimizer steps between mid-epoch checkpoints, so --resume loses little work
     eval_every: int = 1  # epochs between validation passes

@@ -1,26 +1,34 @@
-"""`VideoClipDataset`: clip folder -> sampled, augmented, normalised (C, T, H, W) tensor.
+"""`VideoClipDataset`: clip folder -> sampled, augmented uint8 clip, in the model's (C, T, H, W) layout.
 
 One sample = sample indices (finetune.sampling) -> decode only those frames
 (finetune.decode) -> one consistent spatial transform for the whole clip
-(finetune.transforms) -> normalise with the weights' mean/std.
+(finetune.transforms). Samples stay uint8: normalising (and, for evaluation,
+cutting the TTA views) happens on the GPU after the copy (finetune.batch).
 
 Modes
 - train=True: a random crop/flip/colour decision per clip, jittered indices;
-  returns (video (C, T, size, size), label).
-- train=False, views=1: resize short side, centre crop; (video, label_or_id).
-- train=False, views='tta6' or 2/3/6, temporal_clips=K: (views (K*V, C, T, size, size), id),
-  views produced on the fly (the seed's Exp 4); ordered temporal clip major,
-  then [c0, c1, c2, flip(c0), flip(c1), flip(c2)].
+  returns (video uint8 (3, T, size, size), label). With aug=None (the seed's
+  Exp 1, "vanilla"): the evaluation transform instead, nothing random.
+- train=False: resize the short side, then (region uint8 (K, 3, T, h, w), label_or_id):
+  for K temporal clips, the part of the frame the `views` crops cover
+  (`transforms.eval_region`; 1 view: the centre square); `finetune.batch.eval_input`
+  cuts the views out of it on the device.
+
+Bad data never stops a run: a frame that cannot be decoded is replaced by the
+nearest readable frame of its clip, and a clip with no readable frame is left
+out (train: the next clip takes its place, so every batch stays full; eval: the
+sample is None and `batch.collate_eval` drops it). Each is one warning and one
+line of `bad_log` (RUN/bad_frames.txt).
 
 Randomness (repeatable, different per sample, per epoch and per worker)
-- After `set_epoch(e)` (call it every epoch, like DistributedSampler), sample i
-  uses numpy `default_rng([seed, e, i])`: the augmentation of a sample depends on
-  (seed, epoch, index) only, so 0, 1 or 8 workers give the same batches. With
-  persistent_workers=True the workers keep their own copy of the dataset and
-  never see set_epoch: leave persistent_workers off (the default).
-- Without set_epoch, sample i uses `default_rng([seed, i, torch.initial_seed(), calls])`:
-  torch gives each worker a different seed every epoch and `calls` counts the
-  samples this copy has made, so augmentations still change every epoch.
+- Index with (i, epoch), as `distributed.StepBatchSampler` does: sample i of
+  epoch e uses numpy `default_rng([seed, e, i])`, so 0, 1 or 8 workers, kept
+  alive between epochs or not, give the same batches, and a resumed run the
+  same as an uninterrupted one.
+- `set_epoch(e)` then index with i: the same, for plain samplers.
+- Neither: `default_rng([seed, i, torch.initial_seed(), calls])`: torch gives each
+  worker a different seed every epoch and `calls` counts the samples this copy has
+  made, so augmentations still change every epoch.
 """
 from __future__ import annotations
 
@@ -30,10 +38,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from finetune.decode import read_clip
+from finetune.decode import BadFrameLog, UnreadableClip, read_clip
 from finetune.layout import Clip, list_frames
 from finetune.sampling import sample_indices, temporal_offsets
-from finetune.transforms import IMAGENET_MEAN, IMAGENET_STD, AugConfig, eval_views, normalize, train_transform
+from finetune.transforms import AugConfig, eval_region, train_transform
 
 
 @dataclass
@@ -42,14 +50,13 @@ class VideoClipDataset(Dataset):
     num_frames: int = 16                 # VideoMAE K400 weights were trained on 16 frames (seed IV.3.3)
     size: int = 224                      # the checkpoints' input size: 14x14 patches of 16 px
     train: bool = True
-    aug: AugConfig = field(default_factory=AugConfig)
-    mean: tuple[float, ...] = IMAGENET_MEAN  # IMAGENET_* for VideoMAE K400; HALF_* for the timm ViT baseline
-    std: tuple[float, ...] = IMAGENET_STD
+    aug: AugConfig | None = field(default_factory=AugConfig)  # train: None = no augmentation (the seed's Exp 1)
     views: int | str = 1                 # eval only: 1, 2, 3, 6 or 'tta6'
     temporal_clips: int = 1              # eval only: K clips at offsets (k + 0.5) / K
     short_side: int = 256                # eval resize before the centre crop (VideoMAE's test protocol)
     seed: int = 0
     epoch: int | None = None
+    bad_log: BadFrameLog = field(default_factory=BadFrameLog)  # warns once per bad file; RUN/bad_frames.txt
     _calls: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self):
@@ -71,33 +78,52 @@ class VideoClipDataset(Dataset):
 
     def frames(self, i: int) -> list:
         if i not in self._frames:
-            paths = list_frames(self.clips[i].path)
-            if not paths:
-                raise FileNotFoundError(f"expected frames (.jpg/.jpeg/.png) in {self.clips[i].path}, found none")
-            self._frames[i] = paths
+            self._frames[i] = list_frames(self.clips[i].path)
         return self._frames[i]
 
-    def _rng(self, i: int) -> np.random.Generator:
-        if self.epoch is not None:
-            return np.random.default_rng([self.seed, self.epoch, i])
+    def _rng(self, i: int, epoch: int | None) -> np.random.Generator:
+        if epoch is not None:
+            return np.random.default_rng([self.seed, epoch, i])
         self._calls += 1
         return np.random.default_rng([self.seed, i, torch.initial_seed() % 2**63, self._calls])
 
-    def __getitem__(self, i: int):
-        clip, paths = self.clips[i], self.frames(i)
-        need = max(self.short_side, self.size)
-        if self.train:
-            rng = self._rng(i)
-            idx = sample_indices(len(paths), self.num_frames, True, rng)
-            x = train_transform(read_clip(paths, idx, need), self.size, self.aug, rng)  # (T, 3, S, S)
-            return normalize(x, self.mean, self.std), clip.label                         # (3, T, S, S)
-        per_clip = [sample_indices(len(paths), self.num_frames, False, offset=o)
-                    for o in temporal_offsets(self.temporal_clips)]
-        flat = [j for idx in per_clip for j in idx]
-        frames = read_clip(paths, flat, need)                   # every distinct frame decoded once
-        views = [eval_views(frames[k * self.num_frames:(k + 1) * self.num_frames], self.size,
-                            self.short_side, self.views) for k in range(len(per_clip))]
-        x = normalize(torch.cat(views), self.mean, self.std)   # (K*V, T, 3, S, S) -> (K*V, 3, T, S, S)
-        if self.views == 1 and self.temporal_clips == 1:
-            return x[0], clip.label                             # (3, T, S, S)
-        return x, clip.label
+    def _read(self, i: int, indices: list[int]) -> list:
+        """The frames `indices` of clip i (bad frames replaced); UnreadableClip if none can be read."""
+        paths = self.frames(i)
+        if not paths:
+            raise UnreadableClip(f"no frames (.jpg/.jpeg/.png) in {self.clips[i].path}")
+        return read_clip(paths, indices, max(self.short_side, self.size), on_bad=self.bad_log)
+
+    def __getitem__(self, key):
+        i, epoch = key if isinstance(key, tuple) else (key, self.epoch)
+        if not self.train:
+            return self._eval_sample(i)
+        for j in [(i + k) % len(self.clips) for k in range(len(self.clips))]:
+            try:
+                return self._train_sample(j, epoch), self.clips[j].label
+            except UnreadableClip as err:  # left out: the next clip takes its place in the batch
+                self.bad_log.clip(self.clips[j].path, str(err))
+        raise UnreadableClip(f"no clip of the {len(self.clips)} has a readable frame (first: {self.clips[0].path})")
+
+    def _train_sample(self, i: int, epoch: int | None) -> torch.Tensor:
+        n = max(len(self.frames(i)), 1)
+        if self.aug is None:  # the seed's Exp 1: the deterministic evaluation transform, centre frames and crop
+            idx = sample_indices(n, self.num_frames, False)
+            return eval_region(self._read(i, idx), self.size, self.short_side, 1)      # (3, T, S, S) uint8
+        rng = self._rng(i, epoch)
+        idx = sample_indices(n, self.num_frames, True, rng)
+        return train_transform(self._read(i, idx), self.size, self.aug, rng)           # (3, T, S, S) uint8
+
+    def _eval_sample(self, i: int):
+        clip = self.clips[i]
+        n = max(len(self.frames(i)), 1)
+        per_clip = [sample_indices(n, self.num_frames, False, offset=o) for o in temporal_offsets(self.temporal_clips)]
+        try:
+            frames = self._read(i, [j for idx in per_clip for j in idx])   # every distinct frame decoded once
+        except UnreadableClip as err:
+            self.bad_log.clip(clip.path, str(err))
+            return None, clip.label                                        # dropped by batch.collate_eval
+        t = self.num_frames
+        regions = [eval_region(frames[k * t:(k + 1) * t], self.size, self.short_side, self.views)
+                   for k in range(len(per_clip))]
+        return torch.stack(regions), clip.label                           # (K, 3, T, h, w) uint8

@@ -1,21 +1,30 @@
 """Data-parallel training on N GPUs (or N CPU processes) under `torchrun --nproc_per_node N`.
 
 DistributedDataParallel (Li et al. 2020): every process holds a full copy of the
-model, sees a different 1/N of the clips (DistributedSampler), and the gradients
+model, sees a different 1/N of the clips (`StepBatchSampler`), and the gradients
 are averaged across processes during `backward`, so all copies take the same
-step. The effective batch is batch_size x accum_steps x N; the lr follows it
-through the linear scaling rule (config.blr). Only rank 0 prints, writes metrics
-and saves checkpoints; accuracies are summed over ranks before they are reported.
+step. The effective batch of a fresh run is batch_size x accum_steps x N; the lr
+follows it through the linear scaling rule (config.blr). Only rank 0 prints,
+writes metrics and saves checkpoints; accuracies are summed over ranks before
+they are reported, and `barrier` makes the other ranks wait where they read a
+file rank 0 writes.
+
+Resume anywhere: an optimizer step is a fixed number of clips of one global,
+seeded order per epoch, whatever the number of processes. A run saved by 2
+processes resumes on 1 (or the reverse) at the same clip of the same epoch, with
+the same effective batch and lr schedule; only the per-process accumulation
+changes (each process now takes 1/M of every step).
 
 `torchrun` sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT; with
 none of them set this is an ordinary single-process run.
 """
+import math
 import os
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import DistributedSampler, Sampler
+from torch.utils.data import Sampler
 
 
 @dataclass
@@ -52,22 +61,18 @@ def teardown(d: Dist) -> None:
         dist.destroy_process_group()
 
 
-def all_sum(values: list[float], d: Dist) -> list[float]:
-    """Sum a few numbers over all processes (counts, correct predictions, loss sums)."""
-    if not d.enabled:
-        return list(values)
-    t = torch.tensor(values, dtype=torch.float64, device=d.device)
-    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+def all_sum(values, d: Dist) -> list[float]:
+    """Sum a few numbers (a list, or a tensor already on the device) over all processes; read them once."""
+    t = torch.as_tensor(values, dtype=torch.float64, device=d.device)
+    if d.enabled:
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return t.tolist()
 
 
-def all_true(flag: bool, d: Dist) -> bool:
-    """True only if `flag` is true on every process (a NaN on one rank stops them all)."""
-    if not d.enabled:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=d.device)
-    dist.all_reduce(t, op=dist.ReduceOp.MIN)
-    return bool(t.item())
+def barrier(d: Dist) -> None:
+    """Wait until every process gets here (e.g. before reading a file rank 0 has just written)."""
+    if d.enabled:
+        dist.barrier()
 
 
 def gather(obj, d: Dist) -> list:
@@ -79,24 +84,53 @@ def gather(obj, d: Dist) -> list:
     return out
 
 
-class SkipSampler(Sampler):
-    """A DistributedSampler whose epoch can start `skip` indices in (resuming mid-epoch).
+class StepBatchSampler(Sampler):
+    """This process's micro-batches of one epoch, grouped into optimizer steps; resumable at any step.
 
-    With one process it is simply a seeded shuffle per epoch: (seed, epoch) fixes
-    the order, so a resumed run regenerates the same order and skips what the
-    killed run had already consumed, without loading those clips.
+    The epoch's order is one seeded permutation of all n clips (seed, epoch). Step s
+    takes the clips [s * per_step, (s + 1) * per_step) of it; this process takes every
+    world-th of those (padded by repeating the step's first clips, as DistributedSampler
+    pads, when they do not divide evenly), cut into micro-batches of `batch_size`.
+    Every process thus runs the same number of micro-batches in every step, and the
+    order does not depend on the number of processes: only who takes which clip does.
+
+    Yields lists of (index, epoch) pairs: the dataset draws the augmentation of a clip
+    from them, so workers that live across epochs still see the right epoch.
     """
 
-    def __init__(self, n: int, d: Dist, shuffle: bool, seed: int):
-        self.inner = DistributedSampler(range(n), num_replicas=d.world, rank=d.rank, shuffle=shuffle, seed=seed)
-        self.skip = 0
+    def __init__(self, n: int, batch_size: int, per_step: int, d: Dist, shuffle: bool = True, seed: int = 0,
+                 limit: int = 0):
+        if n < 1:
+            raise ValueError(f"expected at least one training clip, found {n}")
+        self.n = min(n, limit) if limit else n  # limit: smoke tests train on the first `limit` clips of each order
+        self.batch_size, self.per_step, self.d, self.shuffle, self.seed = batch_size, per_step, d, shuffle, seed
+        self.epoch, self.start_step = 0, 0
 
-    def set_epoch(self, epoch: int, skip: int = 0) -> None:
-        self.inner.set_epoch(epoch)
-        self.skip = skip
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(self.n / self.per_step)
+
+    def set_epoch(self, epoch: int, start_step: int = 0) -> None:
+        self.epoch, self.start_step = epoch, start_step
+
+    def steps(self) -> list[list[list[int]]]:
+        """steps -> micro-batches -> clip indices, for this process, from `start_step` on."""
+        if self.shuffle:
+            order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 100_003 + self.epoch))
+        else:
+            order = torch.arange(self.n)
+        order, world, out = order.tolist(), self.d.world, []
+        for s in range(self.start_step, self.steps_per_epoch):
+            clips = order[s * self.per_step:(s + 1) * self.per_step]
+            clips += (clips * world)[:(-len(clips)) % world]  # pad to a multiple of the number of processes
+            mine = clips[self.d.rank::world]
+            out.append([mine[k:k + self.batch_size] for k in range(0, len(mine), self.batch_size)])
+        return out
 
     def __iter__(self):
-        return iter(list(self.inner)[self.skip:])
+        for step in self.steps():
+            for micro in step:
+                yield [(i, self.epoch) for i in micro]
 
     def __len__(self) -> int:
-        return len(self.inner) - self.skip
+        return sum(len(step) for step in self.steps())

@@ -1,22 +1,32 @@
 """One epoch of training and one pass of evaluation: the inner loops (seed IV.3).
 
-Training, per micro-batch: (stage 1) mix the clips and their one-hot labels
-(Mixup, Exp 3), forward under autocast, divide the loss by `accum_steps` and
-backpropagate; every `accum_steps` micro-batches: unscale, clip, step, zero the
-gradients. Gradient accumulation gives the effective batch of a big GPU on a
-small one: 8 clips x 4 accumulation steps update like 32 clips at once.
+Training, per optimizer step: for each of its micro-batches, (stage 1) mix the
+clips and their one-hot labels (Mixup, Exp 3), forward under autocast, weight
+the loss by the micro-batch's share of the step's clips and backpropagate; then
+unscale, clip, step, zero the gradients. Gradient accumulation gives the
+effective batch of a big GPU on a small one: 8 clips x 4 micro-batches update
+like 32 clips at once. Under DDP the gradients are averaged only at the last
+micro-batch of a step (`no_sync` before it): one all-reduce per step.
 
-Mixed precision (Micikevicius et al. 2018): bf16 keeps fp32's exponent range, so
-it needs no loss scaling; fp16 (older GPUs: T4, P100, V100) underflows small
-gradients to 0 unless the loss is multiplied by a scale first (GradScaler); the
-CPU stays in fp32. A loss that is NaN or inf stops the run (`NonFiniteLoss`)
-before it can poison the weights: the last good checkpoint stays on disk.
+Mixed precision (Micikevicius et al. 2018), chosen by `choose_precision`: bf16
+keeps fp32's exponent range, so it needs no loss scaling, but only GPUs of
+compute capability >= 8.0 (A100, H100, RTX 30xx+) run it natively; older ones
+(T4, P100, V100) emulate it slowly and their fused attention kernels take only
+fp16, so they get fp16, which underflows small gradients to 0 unless the loss is
+multiplied by a scale first (GradScaler). The CPU stays in fp32.
+
+A step whose gradients are not finite (an fp16 overflow, or a NaN) is skipped,
+as GradScaler skips it, and in fp16 the scale is halved; only `max_bad_steps`
+such steps in a row stop the run (`NonFiniteLoss`), with the last good
+checkpoint on disk. The finiteness test is the step's one host sync: losses and
+accuracies add up on the device and are read only when the progress line is
+refreshed (`log_every` steps) and at the end of the epoch.
 
 Evaluation with several views per clip (6-view TTA, Exp 4) averages the SOFTMAX
 of each view, not the logits: every view votes with a probability distribution.
 """
-import math
 import resource
+import sys
 import time
 from contextlib import nullcontext
 
@@ -25,33 +35,67 @@ from einops import rearrange
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from .distributed import Dist, all_sum, all_true
+from .batch import eval_input, train_input
+from .distributed import Dist, all_sum
+from .errors import UserError
 from .mixup import mix_batch, soft_target_cross_entropy
+from .progress import progress
 from .schedule import set_lr
 
 
-class NonFiniteLoss(RuntimeError):
-    pass
+class NonFiniteLoss(UserError, RuntimeError):
+    """Too many optimizer steps in a row had non-finite gradients."""
 
 
 class StopRun(Exception):
     """Raised by a step hook to end the run at once (tests: simulate a kill)."""
 
 
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """bf16 where the GPU supports it, fp16 otherwise, None (= fp32) on CPU or when asked."""
-    if device.type != "cuda" or precision == "fp32":
+def choose_precision(precision: str, device: torch.device, capability: tuple[int, int] | None = None):
+    """The autocast dtype: None (fp32), torch.bfloat16 or torch.float16.
+
+    auto: fp32 on the CPU; on a GPU, bf16 from compute capability 8.0 (native bf16
+    tensor cores; flash attention) and fp16 + loss scaling below it. NOT
+    `torch.cuda.is_bf16_supported()`: it answers True on a T4 or P100, which only
+    emulate bf16. `bf16` / `fp16` / `fp32` force one (fp16/bf16 also run on a CPU).
+    """
+    if precision == "fp32" or (precision == "auto" and device.type != "cuda"):
         return None
     if precision == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        major, minor = capability or torch.cuda.get_device_capability(device)
+        return torch.bfloat16 if (major, minor) >= (8, 0) else torch.float16
+    if precision not in ("bf16", "fp16"):
+        raise ValueError(f"precision must be auto, bf16, fp16 or fp32, found {precision!r}")
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
-def make_scaler(dtype: torch.dtype | None) -> torch.amp.GradScaler | None:
-    return torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
+def make_scaler(dtype, device: torch.device) -> torch.amp.GradScaler:
+    """A loss scaler that is on for fp16 only; disabled, its calls are no-ops (one step path for all)."""
+    return torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
 
 
-def _autocast(device: torch.device, dtype: torch.dtype | None):
+def sdpa_backend(device: torch.device, dtype, head_dim: int = 64) -> str:
+    """Which fused attention kernel F.scaled_dot_product_attention will use here, found by trying each.
+
+    flash (sm80+, fp16/bf16) and memory-efficient keep O(N) memory per head; the math
+    fallback stores the full N x N attention matrix (59 MB per layer and clip for
+    ViT-B at 16x224 in 16 bit), which is what emulated bf16 on a T4 gets.
+    """
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    dt = dtype or torch.float32
+    q = torch.randn(1, 2, 16, head_dim, device=device, dtype=dt)
+    for backend in (SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.CUDNN_ATTENTION):
+        try:
+            with sdpa_kernel(backend), torch.no_grad():
+                F.scaled_dot_product_attention(q, q, q)
+            return backend.name.lower()
+        except RuntimeError:
+            continue
+    return "math (stores the full attention matrix)"
+
+
+def _autocast(device: torch.device, dtype):
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
 
 
@@ -80,100 +124,110 @@ def make_loss_fn(cfg, num_classes: int, generator: torch.Generator):
     return loss_for_batch
 
 
-def train_epoch(model, loader, optimizer, scaler, schedule, state: dict, cfg, d: Dist, dtype, loss_for_batch,
-                n_micro: int, on_step=None) -> dict:
-    """Train until the end of the epoch (`n_micro` micro-batches, counting those skipped on resume).
+def grad_norm(parameters, max_norm: float) -> torch.Tensor:
+    """The gradients' total L2 norm (a device tensor, no sync), clipped to `max_norm` first if > 0."""
+    if max_norm > 0:
+        return torch.nn.utils.clip_grad_norm_(parameters, max_norm)
+    return torch.nn.utils.get_total_norm([p.grad for p in parameters if p.grad is not None])
 
-    `state` holds `global_step` and `step_in_epoch` and is updated in place after
-    every optimizer step; `loss_for_batch(logits_fn, videos, labels, stage)` returns
-    (loss, targets for accuracy); `on_step(state)` runs after each optimizer step.
+
+def train_epoch(model, loader, sampler, optimizer, scaler, schedule, state: dict, cfg, d: Dist, dtype,
+                loss_for_batch, mean_std, on_step=None) -> dict:
+    """Train until the end of the epoch, from optimizer step `state['step_in_epoch']` on.
+
+    `sampler` (the loader's StepBatchSampler) says how many clips each micro-batch of
+    each step holds; `state` (`epoch`, `step_in_epoch`, `global_step`, `bad_steps`) is
+    updated in place after every optimizer step; `on_step(state)` runs after each one.
     """
     model.train()
-    accum = cfg.accum_steps
-    first_micro = state["step_in_epoch"] * accum
-    steps_total = math.ceil(n_micro / accum)
-    sums = {"loss": 0.0, "correct": 0.0, "count": 0.0}
+    params = [p for p in model.parameters() if p.requires_grad]
+    plan = [[len(micro) for micro in step] for step in sampler.steps()]  # this process's clips per micro-batch
+    sums = torch.zeros(4, dtype=torch.float64, device=d.device)  # loss x clips, clips with a finite loss, correct, clips
     start, clips = time.perf_counter(), 0
-    bar = tqdm(total=n_micro - first_micro, desc=f"epoch {state['epoch'] + 1}/{cfg.epochs}", disable=not d.main,
-               leave=False, dynamic_ncols=True)
+    bar = progress(total=len(plan), desc=f"epoch {state['epoch'] + 1}/{cfg.epochs}", disable=not d.main,
+                   unit="step")
+    batches = iter(loader)
     optimizer.zero_grad(set_to_none=True)
-    for micro, (videos, labels) in enumerate(loader, start=first_micro):
-        if micro >= n_micro:
-            break
-        videos, labels = videos.to(d.device, non_blocking=True), labels.to(d.device, non_blocking=True)
-        step = state["global_step"]
-        stage = schedule.stage(step)
-        last_of_step = (micro + 1) % accum == 0 or micro + 1 == n_micro
-        sync = last_of_step or not d.enabled
-        with (nullcontext() if sync else model.no_sync()):
-            with _autocast(d.device, dtype):
-                loss, targets, logits = loss_for_batch(model, videos, labels, stage)
-            if not all_true(bool(torch.isfinite(loss)), d):
-                raise NonFiniteLoss(
-                    f"loss is {loss.item()} at optimizer step {step} (epoch {state['epoch'] + 1}); expected a finite "
-                    "number. Try a lower lr, --set precision=bf16 or clip_grad=5; the last good checkpoint is kept."
-                )
-            # the last step of an epoch may gather fewer micro-batches: average over those it has
-            n_in_step = accum if (micro // accum) < steps_total - 1 or n_micro % accum == 0 else n_micro % accum
-            scaled = loss / n_in_step
-            (scaler.scale(scaled) if scaler else scaled).backward()
-        with torch.no_grad():
-            hard = targets.argmax(-1) if targets.ndim == 2 else targets
-            sums["correct"] += (logits.argmax(-1) == hard).sum().item()
-        sums["loss"] += loss.item() * len(videos)
-        sums["count"] += len(videos)
-        clips += len(videos) * d.world
-        if last_of_step:
-            if scaler:
-                scaler.unscale_(optimizer)
-            if cfg.clip_grad:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
-            if scaler:
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            state["global_step"] += 1
-            state["step_in_epoch"] += 1
-            if state["global_step"] < schedule.total_steps:
-                set_lr(optimizer, schedule.lr(state["global_step"]))
-            if on_step is not None:
-                on_step(state)
-        rate = clips / max(time.perf_counter() - start, 1e-9)
-        bar.set_postfix(loss=f"{sums['loss'] / sums['count']:.3f}", acc=f"{sums['correct'] / sums['count']:.3f}",
-                        lr=f"{schedule.lr(min(step, schedule.total_steps - 1)):.2e}", clips_s=f"{rate:.1f}")
+    for sizes in plan:
+        stage = schedule.stage(state["global_step"])
+        for k, n in enumerate(sizes):
+            videos, labels = next(batches)
+            videos = train_input(videos.to(d.device, non_blocking=True), *mean_std)  # uint8 -> normalised float
+            labels = labels.to(d.device, non_blocking=True)
+            last = k == len(sizes) - 1
+            with (model.no_sync() if d.enabled and not last else nullcontext()):  # all-reduce once per step
+                with _autocast(d.device, dtype):
+                    loss, targets, logits = loss_for_batch(model, videos, labels, stage)
+                scaler.scale(loss * (n / sum(sizes))).backward()  # each clip weighs the same in the step
+            with torch.no_grad():
+                hard = targets.argmax(-1) if targets.ndim == 2 else targets
+                finite = torch.isfinite(loss)
+                sums[0] += torch.where(finite, loss.double() * n, 0.0)  # in-place adds on the device: no sync
+                sums[1] += finite * n
+                sums[2] += (logits.argmax(-1) == hard).sum()
+                sums[3] += n
+            clips += n * d.world
+        # the optimizer step: skipped when the gradients are not finite (what GradScaler.step
+        # does, tested here once, so that this is the step's only host sync)
+        scaler.unscale_(optimizer)  # no-op unless fp16
+        if bool(torch.isfinite(grad_norm(params, cfg.clip_grad))):
+            optimizer.step()
+            state["bad_steps"] = 0
+        else:
+            state["bad_steps"] = state.get("bad_steps", 0) + 1
+            if d.main:
+                tqdm.write(f"skipped optimizer step {state['global_step'] + 1}: gradients not finite "
+                          f"({state['bad_steps']} in a row)" + (f", loss scale now {scaler.get_scale() / 2:g}"
+                                                                if scaler.is_enabled() else ""), file=sys.stderr)
+        scaler.update()  # fp16: halve the scale after a skipped step, grow it after many good ones
+        optimizer.zero_grad(set_to_none=True)
+        state["global_step"] += 1
+        state["step_in_epoch"] += 1
+        if state["global_step"] < schedule.total_steps:
+            set_lr(optimizer, schedule.lr(state["global_step"]))
+        if state["bad_steps"] >= cfg.max_bad_steps:
+            raise NonFiniteLoss(
+                f"{state['bad_steps']} optimizer steps in a row had non-finite gradients (last: step "
+                f"{state['global_step']}, epoch {state['epoch'] + 1}); expected finite ones. Try a lower lr, "
+                "--set clip_grad=5 or precision=bf16 (on a GPU that has it); the last good checkpoint is kept.")
+        if on_step is not None:
+            on_step(state)
         bar.update(1)
+        if state["step_in_epoch"] % cfg.log_every == 0:  # reading the sums is a host sync: not every step
+            loss_sum, loss_n, correct, count = sums.tolist()
+            bar.set_postfix(loss=f"{loss_sum / max(loss_n, 1):.3f}", acc=f"{correct / max(count, 1):.3f}",
+                            lr=f"{schedule.lr(min(state['global_step'], schedule.total_steps - 1)):.2e}",
+                            clips_s=f"{clips / max(time.perf_counter() - start, 1e-9):.1f}")
     bar.close()
-    loss_sum, correct, count = all_sum([sums["loss"], sums["correct"], sums["count"]], d)
+    loss_sum, loss_n, correct, count = all_sum(sums, d)
     elapsed = time.perf_counter() - start
-    return {"train_loss": loss_sum / max(count, 1), "train_acc": correct / max(count, 1),
+    return {"train_loss": loss_sum / max(loss_n, 1), "train_acc": correct / max(count, 1),
             "clips_per_s": clips / max(elapsed, 1e-9), "train_time_s": elapsed, "clips_seen": count}
 
 
 @torch.no_grad()
-def predict_probs(model, loader, device: torch.device, dtype, show: bool = True, desc: str = "eval"):
-    """Yield (labels_or_ids, probs (B, K)) per batch; multi-view inputs average the softmax over views."""
+def predict_probs(model, loader, device: torch.device, dtype, size: int, views: int, mean_std, show: bool = True,
+                  desc: str = "eval"):
+    """Yield (labels_or_ids, probs (B, K)) per batch of `batch.collate_eval`; the softmax is averaged over views."""
     model.eval()
-    for videos, keys in tqdm(loader, desc=desc, disable=not show, leave=False, dynamic_ncols=True):
-        videos = videos.to(device, non_blocking=True)
-        views = videos.shape[1] if videos.ndim == 6 else 1
-        if videos.ndim == 6:
-            videos = rearrange(videos, "b v c t h w -> (b v) c t h w")  # every view is a clip of its own
+    for regions, sizes, keys in progress(loader, desc=desc, disable=not show, unit="batch"):
+        if len(keys) == 0:  # every clip of the batch was unreadable
+            continue
+        videos = eval_input(regions.to(device, non_blocking=True), sizes, size, views, *mean_std)  # (B*K*V, 3, T, S, S)
         with _autocast(device, dtype):
             logits = model(videos)
-        probs = F.softmax(logits.float(), dim=-1)  # (B*V, K)
-        probs = rearrange(probs, "(b v) k -> b v k", v=views).mean(dim=1)  # (B, V, K) -> (B, K)
+        probs = F.softmax(logits.float(), dim=-1)  # (B*K*V, classes)
+        probs = rearrange(probs, "(b v) k -> b v k", b=len(keys)).mean(dim=1)  # (B, K*V, classes) -> (B, classes)
         yield keys, probs
 
 
-def evaluate(model, loader, d: Dist, dtype, desc: str = "val") -> dict:
-    """Loss (NLL of the averaged probabilities) and accuracy, summed over processes."""
-    loss_sum = correct = count = 0.0
-    for labels, probs in predict_probs(model, loader, d.device, dtype, show=d.main, desc=desc):
-        labels = labels.to(d.device)
-        loss_sum += F.nll_loss(torch.log(probs.clamp_min(1e-8)), labels, reduction="sum").item()
-        correct += (probs.argmax(-1) == labels).sum().item()
-        count += len(labels)
-    loss_sum, correct, count = all_sum([loss_sum, correct, count], d)
+def evaluate(model, loader, d: Dist, dtype, size: int, views: int, mean_std, desc: str = "val") -> dict:
+    """Loss (NLL of the averaged probabilities) and accuracy, summed on the device and over processes."""
+    sums = torch.zeros(3, dtype=torch.float64, device=d.device)  # loss sum, correct, clips
+    for labels, probs in predict_probs(model, loader, d.device, dtype, size, views, mean_std, show=d.main, desc=desc):
+        labels = labels.to(d.device, non_blocking=True)
+        sums[0] += F.nll_loss(torch.log(probs.clamp_min(1e-8)), labels, reduction="sum")
+        sums[1] += (probs.argmax(-1) == labels).sum()
+        sums[2] += len(labels)
+    loss_sum, correct, count = all_sum(sums, d)
     return {"loss": loss_sum / max(count, 1), "acc": correct / max(count, 1), "count": int(count)}

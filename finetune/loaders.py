@@ -6,21 +6,28 @@
 - Exp 1 ("vanilla") trains on the evaluation transform: resize + centre crop, the
   middle frame of each segment, nothing random. From Exp 2 on, the training set
   draws ONE crop/flip per clip (finetune.transforms) and jittered frame indices.
-- The augmentation of sample i in epoch e depends only on (seed, e, i)
-  (`dataset.set_epoch`), and the shuffling on (seed, e) (`SkipSampler`): a run
-  resumed mid-epoch sees exactly the batches the killed run would have seen.
+- The augmentation of sample i in epoch e depends only on (seed, e, i), and the
+  order on (seed, e) (`StepBatchSampler`): a run resumed mid-epoch, even with
+  another number of processes, trains on exactly the clips the killed run had left.
+- Workers ship uint8 and live for the whole run (`persistent_workers`); pinned
+  host memory lets the copy to the GPU overlap the compute (`non_blocking`);
+  normalising and the TTA crops happen on the GPU (finetune.batch).
 """
+import os
 from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader, Subset
 
 from .config import VIEWS
+from .batch import collate_eval
 from .dataset import VideoClipDataset
-from .distributed import Dist, SkipSampler
+from .distributed import Dist, StepBatchSampler
 from .layout import Clip
 from .split import grouped_split, load_split, save_split
 from .transforms import HALF_MEAN, HALF_STD, IMAGENET_MEAN, IMAGENET_STD, AugConfig
+
+MAX_WORKERS = 8  # JPEG decoding of ~30 clips/s per GPU needs a few cores; more only adds start-up time
 
 SPLIT = "split.json"
 
@@ -46,37 +53,43 @@ def split_clips(clips: list[Clip], cfg, run: Path, write: bool, read: bool = Tru
     return [clips[i] for i in tr], [clips[i] for i in va]
 
 
-def train_dataset(clips: list[Clip], cfg) -> VideoClipDataset:
-    mean, std = mean_std(cfg)
-    common = dict(num_frames=cfg.num_frames, size=cfg.image_size, mean=mean, std=std, short_side=cfg.resize,
-                  seed=cfg.seed)
-    if not cfg.aug:  # Exp 1: the deterministic evaluation transform
-        return VideoClipDataset(clips, train=False, views=1, **common)
-    aug = AugConfig(scale=tuple(cfg.aug_scale), flip=cfg.hflip)
-    return VideoClipDataset(clips, train=True, aug=aug, **common)
+def num_workers(cfg, d: Dist) -> int:
+    """cfg.num_workers, or (-1, the default) the cores this process may use, minus one for itself, capped."""
+    if cfg.num_workers >= 0:
+        return cfg.num_workers
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    per_process = cores // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", d.world)))  # torchrun: GPUs share the cores
+    return max(0, min(MAX_WORKERS, per_process - 1))
 
 
-def eval_dataset(clips: list[Clip], cfg, tta: str = "center") -> VideoClipDataset:
-    mean, std = mean_std(cfg)
-    return VideoClipDataset(clips, num_frames=cfg.num_frames, size=cfg.image_size, train=False, mean=mean, std=std,
-                            views=VIEWS[tta], short_side=cfg.resize, seed=cfg.seed)
+def _loader(ds, d: Dist, workers: int, **kw) -> DataLoader:
+    return DataLoader(ds, num_workers=workers, persistent_workers=workers > 0, pin_memory=d.device.type == "cuda",
+                      **kw)
 
 
-def train_loader(ds, cfg, d: Dist) -> tuple[DataLoader, SkipSampler]:
-    sampler = SkipSampler(len(ds), d, shuffle=True, seed=cfg.seed)
-    loader = DataLoader(
-        ds, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.num_workers,
-        pin_memory=d.device.type == "cuda", drop_last=False,
-        # its own generator: creating an epoch's iterator must not consume the global RNG
-        # (drop path draws from it), or a resumed run would drift from an uninterrupted one
-        generator=torch.Generator().manual_seed(cfg.seed),
-    )
-    return loader, sampler
+def train_dataset(clips: list[Clip], cfg, bad_log=None) -> VideoClipDataset:
+    extra = {"bad_log": bad_log} if bad_log is not None else {}
+    aug = AugConfig(scale=tuple(cfg.aug_scale), flip=cfg.hflip) if cfg.aug else None  # None: Exp 1, no augmentation
+    return VideoClipDataset(clips, num_frames=cfg.num_frames, size=cfg.image_size, train=True, aug=aug,
+                            short_side=cfg.resize, seed=cfg.seed, **extra)
 
 
-def eval_loader(ds, cfg, d: Dist, views: int = 1) -> DataLoader:
+def eval_dataset(clips: list[Clip], cfg, tta: str = "center", bad_log=None) -> VideoClipDataset:
+    extra = {"bad_log": bad_log} if bad_log is not None else {}
+    return VideoClipDataset(clips, num_frames=cfg.num_frames, size=cfg.image_size, train=False, views=VIEWS[tta],
+                            short_side=cfg.resize, seed=cfg.seed, **extra)
+
+
+def train_loader(ds, cfg, d: Dist, per_step: int) -> tuple[DataLoader, StepBatchSampler]:
+    """Micro-batches of `cfg.batch_size`, `per_step` clips (over all processes) per optimizer step."""
+    limit = cfg.limit_train_batches * cfg.batch_size
+    sampler = StepBatchSampler(len(ds), cfg.batch_size, per_step, d, shuffle=True, seed=cfg.seed, limit=limit)
+    return _loader(ds, d, num_workers(cfg, d), batch_sampler=sampler), sampler
+
+
+def eval_loader(ds, cfg, d: Dist, views: int = 1, batch_size: int | None = None, workers: int | None = None):
     """Each process evaluates every world-th clip (no padding: every clip counted once)."""
     shard = Subset(ds, list(range(d.rank, len(ds), d.world)))
-    batch = max(1, cfg.batch_size * 2 // views)  # no gradients: twice the clips fit, divided among the views
-    return DataLoader(shard, batch_size=batch, shuffle=False, num_workers=cfg.num_workers,
-                      pin_memory=d.device.type == "cuda")
+    batch = batch_size or max(1, cfg.batch_size * 2 // views)  # no gradients: twice the clips fit, shared by the views
+    return _loader(shard, d, num_workers(cfg, d) if workers is None else workers, batch_size=batch, shuffle=False,
+                   collate_fn=collate_eval)

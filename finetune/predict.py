@@ -14,19 +14,27 @@ Class names come from the run (its training folders, in index order). If DATA
 also holds data_train/ and its folders differ, the run was trained for another
 class list: predicting would silently mislabel every clip, so it is an error.
 `--probs` also writes the averaged probabilities (for ensembling runs).
+
+Every test id gets a row: a test clip none of whose frames can be decoded is
+predicted from the prior (the most frequent training class), with a warning,
+and listed in OUT's `.bad_frames.txt` beside frames replaced by a neighbour.
 """
 import csv
 import json
 from pathlib import Path
 
+import sys
+
 import torch
-from torch.utils.data import DataLoader
 
 from . import config as C
 from .checkpoint import load_checkpoint
-from .engine import autocast_dtype, predict_probs
+from .decode import BadFrameLog
+from .distributed import Dist
+from .engine import choose_precision, predict_probs
+from .errors import DataError, RunError
 from .layout import TRAIN_DIR, find_data_root, list_test_clips, list_train_clips
-from .loaders import eval_dataset
+from .loaders import eval_dataset, eval_loader, mean_std
 from .models import model_from_spec
 
 
@@ -45,7 +53,7 @@ def check_classes(run_classes: list[str], root: Path, run: Path) -> None:
     _, data_classes = list_train_clips(root)
     if data_classes != run_classes:
         missing, extra = sorted(set(data_classes) - set(run_classes)), sorted(set(run_classes) - set(data_classes))
-        raise ValueError(
+        raise RunError(
             f"the run {run} was trained on {len(run_classes)} classes that differ from the {len(data_classes)} "
             f"training folders of {root}: only in the data {missing[:5]}, only in the run {extra[:5]}"
             + ("" if missing or extra else " (same names, different order)")
@@ -62,21 +70,30 @@ def predict(run, data, out, tta: str | None = None, probs: bool = False, batch_s
     check_classes(classes, root, run)
     tta = tta or cfg.tta
     if tta not in C.VIEWS:
-        raise ValueError(f"--tta must be one of {', '.join(C.VIEWS)}, found {tta!r}")
+        raise RunError(f"--tta must be one of {', '.join(C.VIEWS)}, found {tta!r}")
     dev = torch.device("cuda" if torch.cuda.is_available() and device != "cpu" else "cpu")
     model = model_from_spec(ckpt["model_spec"])
     model.load_state_dict(ckpt["model"])
     model.to(dev)
     clips = list_test_clips(root)
     if not clips:
-        raise FileNotFoundError(f"expected test clips in {root}/test, found none")
+        raise DataError(f"expected test clips in {root}/test, found none")
     views = C.VIEWS[tta]
-    loader = DataLoader(eval_dataset(clips, cfg, tta), batch_size=batch_size or max(1, cfg.batch_size * 2 // views),
-                        num_workers=cfg.num_workers if num_workers is None else num_workers)
+    bad_log = BadFrameLog(Path(out).with_suffix(".bad_frames.txt"))
+    loader = eval_loader(eval_dataset(clips, cfg, tta, bad_log), cfg, Dist(device=dev), views, batch_size, num_workers)
     ids, all_probs = [], []
-    for keys, p in predict_probs(model, loader, dev, autocast_dtype(cfg.precision, dev), desc=f"predict {tta}"):
+    for keys, p in predict_probs(model, loader, dev, choose_precision(cfg.precision, dev), cfg.image_size, views,
+                                 mean_std(cfg), desc=f"predict {tta}"):
         ids += [int(k) for k in keys]
         all_probs.append(p.cpu())
+    missing = sorted({c.label for c in clips} - set(ids))
+    if missing:  # clips with no readable frame: the prior, so that every id still has a row
+        counts = torch.tensor(ckpt.get("class_counts") or [1] * len(classes), dtype=torch.float32)
+        prior = counts / counts.sum()
+        print(f"warning: {len(missing)} test clip(s) have no readable frame (ids {missing[:10]}); predicted "
+              f"from the prior: {classes[int(prior.argmax())]}", file=sys.stderr, flush=True)
+        ids += missing
+        all_probs.append(prior.expand(len(missing), -1))
     prob = torch.cat(all_probs)  # (N, K)
     pred = [classes[k] for k in prob.argmax(-1).tolist()]
     if len(set(ids)) != len(ids) or len(ids) != len(clips):
@@ -85,7 +102,7 @@ def predict(run, data, out, tta: str | None = None, probs: bool = False, batch_s
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="") as f:
         csv.writer(f).writerows([("id", "class"), *sorted(zip(ids, pred))])
-    result = {"submission": str(out), "rows": len(ids), "tta": tta, "views": views}
+    result = {"submission": str(out), "rows": len(ids), "tta": tta, "views": views, "from_prior": missing}
     if probs:
         path = out.with_suffix(".probs.json")
         path.write_text(json.dumps({"classes": classes, "ids": ids, "probs": prob.tolist()}))

@@ -19,7 +19,7 @@ from videomae import tube_mask, videomae_tiny
 
 from .dataset import VideoClipDataset
 from .layout import list_train_clips
-from .transforms import AugConfig
+from .transforms import IMAGENET_MEAN, IMAGENET_STD, AugConfig, normalize
 
 
 def pretrain_toy(data, out, epochs: int = 8, num_frames: int = 8, image_size: int = 48, batch_size: int = 8,
@@ -44,7 +44,7 @@ def pretrain_toy(data, out, epochs: int = 8, num_frames: int = 8, image_size: in
         losses = []
         for videos, _ in loader:
             mask = tube_mask(videos.shape[0], model.cfg.grid, mask_ratio, generator=gen)  # (B, N), True = hidden
-            loss, _ = model(videos, mask)
+            loss, _ = model(normalize(videos, IMAGENET_MEAN, IMAGENET_STD), mask)  # uint8 clips -> what finetune feeds
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

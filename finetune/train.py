@@ -6,10 +6,13 @@
     RUN/checkpoint.pt    the latest good state (every `save_every` steps and every epoch)
     RUN/metrics.jsonl    one line per epoch; RUN/curves.png the same as a plot
     RUN/summary.json     written when the run is finished (ablate skips such runs)
+    RUN/bad_frames.txt   frames that could not be decoded (replaced by a neighbour) and clips left out
 
 The same command under `torchrun --nproc_per_node N` trains on N GPUs (DDP).
 `--resume` continues a killed run from RUN/checkpoint.pt: same epoch, same step
-inside the epoch, same optimizer moments, loss scale and random state.
+inside the epoch, same optimizer moments, loss scale and random state; on
+another number of GPUs too (a 2-GPU Kaggle run finished on one GPU), with the
+same effective batch and lr schedule.
 """
 import json
 import math
@@ -20,17 +23,21 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from . import config as C
-from .checkpoint import CHECKPOINT, atomic_save, load_checkpoint, rng_state, set_rng_state, unwrap
-from .distributed import gather, setup, teardown
-from .engine import NonFiniteLoss, StopRun, autocast_dtype, evaluate, make_loss_fn, make_scaler, peak_memory_gb, train_epoch
+from .checkpoint import CHECKPOINT, atomic_save, load_checkpoint, rng_state, set_rng_state
+from .decode import BadFrameLog, read_bad_frames
+from .distributed import barrier, gather, setup, teardown
+from .engine import (NonFiniteLoss, StopRun, choose_precision, evaluate, make_loss_fn, make_scaler, peak_memory_gb,
+                     sdpa_backend, train_epoch)
+from .errors import RunError
 from .layout import list_train_clips
-from .loaders import eval_dataset, eval_loader, split_clips, train_dataset, train_loader
+from .loaders import eval_dataset, eval_loader, mean_std, split_clips, train_dataset, train_loader
 from .models import build_model, model_from_spec, model_spec
 from .optim import build_optimizer
 from .runlog import append_metrics, plot_curves, read_metrics
 from .schedule import make_schedule, set_lr
 
 SUMMARY = "summary.json"
+BAD_FRAMES = "bad_frames.txt"
 
 
 def train(cfg: C.TrainConfig, data, out, weights=None, resume: bool = False, preset: str = "",
@@ -50,18 +57,19 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
         # the run's own config wins over any new flags; a simulated kill is not simulated twice
         cfg = C.replace(C.from_dict(ckpt["config"]), stop_after_steps=0)
     elif (run / CHECKPOINT).exists():
-        raise FileExistsError(f"{run} already holds a run ({CHECKPOINT}); pass --resume to continue it or "
-                              "choose another --out")
+        raise RunError(f"{run} already holds a run ({CHECKPOINT}); pass --resume to continue it or "
+                       "choose another --out")
     C.validate(cfg)
+    clips, classes = list_train_clips(data)
+    if ckpt is not None and ckpt["classes"] != classes:
+        raise RunError(f"{run} was trained on classes {ckpt['classes'][:5]}..., {data} has {classes[:5]}...; "
+                       "resume it with the data it was trained on")
     if d.main:
         run.mkdir(parents=True, exist_ok=True)
         print(C.describe(cfg, preset), flush=True)
         C.save(cfg, run / "config.json")
-    clips, classes = list_train_clips(data)
-    if ckpt is not None and ckpt["classes"] != classes:
-        raise ValueError(f"{run} was trained on classes {ckpt['classes'][:5]}..., {data} has {classes[:5]}...")
-    if d.main:
         (run / "classes.json").write_text(json.dumps(classes, indent=1))
+    barrier(d)  # the run folder exists before any process writes into it
     tr_clips, va_clips = split_clips(clips, cfg, run, write=d.main, read=d.main or ckpt is not None)
 
     torch.manual_seed(cfg.seed)  # the fresh head's init: identical on every process
@@ -71,46 +79,58 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
     spec = model_spec(model)
     if cfg.grad_checkpointing:
         model.set_grad_checkpointing(True)
-    model.to(d.device)
+    model.to(d.device)  # `model` stays the plain network: saved, evaluated in predict, given its layer decay
     if d.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(d.device)  # this run's peak, not an earlier run's in the same process
     optimizer = build_optimizer(model, cfg, lr=1.0)  # the real lr is set by the schedule every step
-    net = torch.compile(model) if cfg.compile else model
+    net = model  # what the loop calls: DDP first, then compile around it (DDP's communication hooks survive)
     if d.enabled:
         net = DistributedDataParallel(net, device_ids=[d.device.index] if d.device.type == "cuda" else None)
+    if cfg.compile:
+        net = torch.compile(net)
 
-    tr_ds = train_dataset(tr_clips, cfg)
-    loader, sampler = train_loader(tr_ds, cfg, d)
-    val_loader = eval_loader(eval_dataset(va_clips, cfg), cfg, d) if va_clips else None
-    n_micro = min(len(loader), cfg.limit_train_batches or len(loader))
-    steps_per_epoch = math.ceil(n_micro / cfg.accum_steps)
-    peak_lr = cfg.lr or cfg.blr * cfg.batch_size * cfg.accum_steps * d.world / 256
+    # one optimizer step = a fixed number of clips, set when the run starts: a run resumed on
+    # another number of processes keeps its effective batch, lr and schedule
+    per_step = ckpt["clips_per_step"] if ckpt and "clips_per_step" in ckpt else cfg.batch_size * cfg.accum_steps * d.world
+    bad_log = BadFrameLog(run / BAD_FRAMES)
+    tr_ds = train_dataset(tr_clips, cfg, bad_log)
+    loader, sampler = train_loader(tr_ds, cfg, d, per_step)
+    norm = mean_std(cfg)
+    val_loader = eval_loader(eval_dataset(va_clips, cfg, bad_log=bad_log), cfg, d) if va_clips else None
+    steps_per_epoch = sampler.steps_per_epoch
+    peak_lr = cfg.lr or cfg.blr * per_step / 256
     schedule = make_schedule(cfg, steps_per_epoch, peak_lr)
-    dtype = autocast_dtype(cfg.precision, d.device)
-    scaler = make_scaler(dtype)
+    dtype = choose_precision(cfg.precision, d.device)
+    scaler = make_scaler(dtype, d.device)
     generator = torch.Generator().manual_seed(cfg.seed * 1000 + d.rank)  # Mixup draws
-    state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0}
+    state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "bad_steps": 0}
     if ckpt:
         optimizer.load_state_dict(ckpt["optimizer"])
-        if scaler and ckpt.get("scaler"):
+        if scaler.is_enabled() and ckpt.get("scaler"):
             scaler.load_state_dict(ckpt["scaler"])
-        state = dict(ckpt["state"])
-        set_rng_state(ckpt["rng"][min(d.rank, len(ckpt["rng"]) - 1)], generator)
+        state.update(ckpt["state"])
+        if d.rank < len(ckpt["rng"]):  # a process the saved run did not have keeps its fresh seeds
+            set_rng_state(ckpt["rng"][d.rank], generator, d.device)
     if d.main:
+        micro = math.ceil(per_step / d.world / cfg.batch_size)
         print(f"{len(tr_clips)} train / {len(va_clips)} val clips, {len(classes)} classes; {d.world} process(es) on "
-              f"{d.device}, precision {dtype or torch.float32}; peak lr {peak_lr:.3g}; {steps_per_epoch} steps/epoch"
+              f"{d.device}; precision {precision_name(dtype)}{' + loss scaling' if scaler.is_enabled() else ''}, "
+              f"attention kernel {sdpa_backend(d.device, dtype)}; {per_step} clips per step ({micro} micro-batch(es) "
+              f"of {cfg.batch_size} per process), peak lr {peak_lr:.3g}, {steps_per_epoch} steps/epoch"
               + (f"; resuming at epoch {state['epoch'] + 1}, step {state['step_in_epoch']}" if ckpt else ""), flush=True)
 
     def save(st):
-        rngs = gather(rng_state(generator), d)  # every process's random state: each resumes its own
+        rngs = gather(rng_state(generator, d.device), d)  # every process's random state: each resumes its own
         if d.main:
-            atomic_save({"model": unwrap(net).state_dict(), "model_spec": spec, "optimizer": optimizer.state_dict(),
-                         "scaler": scaler.state_dict() if scaler else None, "state": dict(st),
-                         "rng": rngs, "config": C.to_dict(cfg), "classes": classes,
-                         "preset": preset}, run / CHECKPOINT)
+            atomic_save({"model": model.state_dict(), "model_spec": spec, "optimizer": optimizer.state_dict(),
+                         "scaler": scaler.state_dict() if scaler.is_enabled() else None, "state": dict(st),
+                         "clips_per_step": per_step, "rng": rngs, "config": C.to_dict(cfg), "classes": classes,
+                         "class_counts": class_counts(tr_clips, len(classes)), "preset": preset}, run / CHECKPOINT)
 
     def on_step(st):
-        if cfg.save_every and st["global_step"] % cfg.save_every == 0 and st["step_in_epoch"] < steps_per_epoch:
+        # mid-epoch, save only after a good step: a resumed run then retries the skipped ones
+        if (cfg.save_every and st["global_step"] % cfg.save_every == 0 and st["step_in_epoch"] < steps_per_epoch
+                and st["bad_steps"] == 0):
             save(st)
         if cfg.stop_after_steps and st["global_step"] >= cfg.stop_after_steps:
             raise StopRun(f"stopped after {st['global_step']} optimizer steps (stop_after_steps)")
@@ -120,22 +140,20 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
     try:
         while state["epoch"] < cfg.epochs:
             epoch = state["epoch"]
-            tr_ds.set_epoch(epoch)
-            sampler.set_epoch(epoch, skip=state["step_in_epoch"] * cfg.accum_steps * cfg.batch_size)
-            todo = (n_micro - state["step_in_epoch"] * cfg.accum_steps) * cfg.batch_size
-            seen += [tr_clips[i].name for i in list(sampler)[:todo]]  # what this process trains on
+            sampler.set_epoch(epoch, start_step=state["step_in_epoch"])
+            seen += [tr_clips[i].name for step in sampler.steps() for micro in step for i in micro]  # this process's
             set_lr(optimizer, schedule.lr(min(state["global_step"], schedule.total_steps - 1)))
-            stats = train_epoch(net, loader, optimizer, scaler, schedule, state, cfg, d, dtype, loss_fn, n_micro,
+            stats = train_epoch(net, loader, sampler, optimizer, scaler, schedule, state, cfg, d, dtype, loss_fn, norm,
                                 on_step)
             record = {"epoch": epoch, "stage": schedule.stage(state["global_step"] - 1), "global_step":
                       state["global_step"], "lr": schedule.lr(state["global_step"] - 1), **stats}
             if val_loader is not None and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
-                val = evaluate(net, val_loader, d, dtype)
+                val = evaluate(net, val_loader, d, dtype, cfg.image_size, 1, norm)
                 record.update(val_loss=val["loss"], val_acc=val["acc"])
             record["peak_mem_gb"], record["mem_kind"] = peak_memory_gb(d.device)
             times.append(stats["train_time_s"])
             state.update(epoch=epoch + 1, step_in_epoch=0)
-            save(state)
+            save(state)  # always: a skipped step leaves the weights as they were, and predict needs the last epoch
             if d.main:
                 append_metrics(run, record)
                 plot_curves(run, title=f"{preset or cfg.model}: {run.name}")
@@ -154,19 +172,39 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
                "steps_per_epoch": steps_per_epoch, "train_acc": record.get("train_acc"),
                "val_acc": record.get("val_acc"), "time_per_epoch_s": sum(times) / max(len(times), 1),
                "clips_per_s": record.get("clips_per_s"), "peak_mem_gb": record.get("peak_mem_gb"),
-               "mem_kind": record.get("mem_kind"), "world": d.world, "device": str(d.device), "tta": cfg.tta}
+               "mem_kind": record.get("mem_kind"), "world": d.world, "device": str(d.device), "tta": cfg.tta,
+               "precision": precision_name(dtype)}
     summary["tta_acc"] = summary["val_acc"]
     if val_loader is not None and cfg.tta != "center":
         views = C.VIEWS[cfg.tta]
-        tta = evaluate(net, eval_loader(eval_dataset(va_clips, cfg, cfg.tta), cfg, d, views), d, dtype, desc=cfg.tta)
-        summary["tta_acc"] = tta["acc"]
+        tta_loader = eval_loader(eval_dataset(va_clips, cfg, cfg.tta, bad_log), cfg, d, views)
+        summary["tta_acc"] = evaluate(net, tta_loader, d, dtype, cfg.image_size, views, norm, desc=cfg.tta)["acc"]
     if d.main:
+        bad = read_bad_frames(run / BAD_FRAMES)
+        summary["bad_frames"] = sum(kind == "frame" for kind, _, _ in bad)
+        summary["bad_clips"] = [path for kind, path, _ in bad if kind == "clip"]
         (run / SUMMARY).write_text(json.dumps(summary, indent=1))
         train_acc = f"{summary['train_acc']:.4f}" if summary["train_acc"] is not None else "n/a"
         print(f"done: train acc {train_acc}, val acc {summary['val_acc']}, {cfg.tta} acc "
               f"{summary['tta_acc']}; {summary['time_per_epoch_s']:.1f} s/epoch -> {run}", flush=True)
+        if bad:
+            print(f"note: {summary['bad_frames']} unreadable frame(s) replaced by a neighbour and "
+                  f"{len(summary['bad_clips'])} clip(s) left out; listed in {run / BAD_FRAMES}", flush=True)
+    barrier(d)  # the other processes return (and `ablate` reads summary.json) only once rank 0 wrote it
     summary["seen"] = seen
     return summary
+
+
+def precision_name(dtype) -> str:
+    return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
+
+
+def class_counts(clips, num_classes: int) -> list[int]:
+    """Training clips per class: the prior `predict` falls back on for a test clip it cannot read."""
+    counts = [0] * num_classes
+    for clip in clips:
+        counts[clip.label] += 1
+    return counts
 
 
 def add_parser(subparsers) -> None:

@@ -87,33 +87,54 @@ def _frames_with_offsets(t=6, h=120, w=160, step=12):
 @pytest.mark.parametrize("seed", range(4))
 def test_every_frame_gets_the_same_crop_and_flip(seed):
     """Frames = one texture + k*step. Crop/resize/flip are linear, so if all frames got the SAME
-    transform, out_k - out_0 is the constant k*step/255 everywhere; any per-frame crop or flip
+    transform, out_k - out_0 is the constant k*step everywhere; any per-frame crop or flip
     would move the texture and break that."""
     frames, step = _frames_with_offsets()
     out = train_transform(frames, 64, AugConfig(scale=(0.3, 0.9)), np.random.default_rng(seed))
-    assert out.shape == (6, 3, 64, 64)
+    assert out.shape == (3, 6, 64, 64) and out.dtype == torch.uint8      # (C, T, H, W), one byte a value
+    out = out.float()
     for k in range(1, 6):
-        assert torch.allclose(out[k] - out[0], torch.full_like(out[0], k * step / 255), atol=1.5 / 255)
-    plain = eval_views(frames, 64, 64)[0]
-    assert not torch.allclose(out, plain, atol=0.05)            # and the augmentation did something
+        assert torch.allclose(out[:, k] - out[:, 0], torch.full_like(out[:, 0], k * step), atol=1.5)
+    plain = eval_views(frames, 64, 64)[0].float()
+    assert not torch.allclose(out, plain, atol=0.05 * 255)      # and the augmentation did something
 
 
 def test_colour_ops_are_the_same_on_every_frame():
     img = Image.fromarray(np.random.default_rng(1).integers(0, 255, (48, 64, 3), dtype=np.uint8))
     cfg = AugConfig(colour_jitter=0.4, randaug_ops=3)
     out = train_transform([img] * 5, 32, cfg, np.random.default_rng(3))
-    assert all(torch.equal(out[0], out[k]) for k in range(1, 5))
+    assert out.dtype == torch.uint8 and all(torch.equal(out[:, 0], out[:, k]) for k in range(1, 5))
+    assert not torch.equal(out, train_transform([img] * 5, 32, AugConfig(), np.random.default_rng(3)))  # ops ran
 
 
 def test_tta6_views_are_three_crops_and_their_mirrors():
     frames, _ = _frames_with_offsets(t=2, h=120, w=180)
     views = eval_views(frames, size=96, short_side=120, views=6)          # no resize: 120x180
-    full = torch.from_numpy(np.stack([np.asarray(f) for f in frames])).permute(0, 3, 1, 2).float() / 255
+    full = torch.from_numpy(np.stack([np.asarray(f) for f in frames])).permute(3, 0, 1, 2)   # (3, T, H, W) uint8
     top = (120 - 96) // 2
     expected = [full[..., top:top + 96, left:left + 96] for left in (0, (180 - 96) // 2, 180 - 96)]
     for k in range(3):
-        assert torch.allclose(views[k], expected[k]) and torch.allclose(views[3 + k], expected[k].flip(-1))
-    assert torch.allclose(eval_views(frames, 96, 120, views=1)[0], views[1])   # view 1 = the centre crop
+        assert torch.equal(views[k], expected[k]) and torch.equal(views[3 + k], expected[k].flip(-1))
+    assert torch.equal(eval_views(frames, 96, 120, views=1)[0], views[1])   # view 1 = the centre crop
+
+
+def test_eval_region_ships_fewer_bytes_and_the_device_cuts_the_same_views():
+    """The worker ships the region the crops span; eval_input cuts, mirrors and normalises it on the device
+    exactly as the CPU path would, also for a batch of clips with different aspect ratios."""
+    from finetune.batch import collate_eval, eval_input
+    from finetune.transforms import IMAGENET_MEAN, IMAGENET_STD, eval_region, normalize
+
+    wide, _ = _frames_with_offsets(t=3, h=120, w=180)
+    tall, _ = _frames_with_offsets(t=3, h=150, w=100)
+    regions = [eval_region(f, 64, 80, 6) for f in (wide, tall, wide)]
+    assert regions[0].shape == (3, 3, 64, 120) and regions[1].shape == (3, 3, 120, 64)  # the long side, 64 across
+    assert regions[0].numel() < 6 * 3 * 3 * 64 * 64 / 3                    # well under a third of the 6 views
+    batch = collate_eval([(r[None], i) for i, r in enumerate(regions)] + [(None, 9)])    # an unreadable clip
+    x, sizes, keys = batch
+    assert keys.tolist() == [0, 1, 2] and sizes.tolist() == [[64, 120], [120, 64], [64, 120]]
+    got = eval_input(x, sizes, 64, 6, IMAGENET_MEAN, IMAGENET_STD)         # (B*V, 3, T, 64, 64) float
+    want = torch.cat([normalize(eval_views(f, 64, 80, 6), IMAGENET_MEAN, IMAGENET_STD) for f in (wide, tall, wide)])
+    assert got.shape == (18, 3, 3, 64, 64) and torch.allclose(got, want)
 
 
 # ---- Dataset ------------------------------------------------------------------------------
@@ -121,14 +142,12 @@ def test_tta6_views_are_three_crops_and_their_mirrors():
 def test_dataset_train_and_test_shapes(toy):
     clips, classes = list_train_clips(toy)
     x, y = VideoClipDataset(clips, train=True)[0]
-    assert x.shape == (3, 16, 224, 224) and x.dtype == torch.float32 and 0 <= y < K
-    assert -3 < x.mean() < 3                                    # normalised, not raw [0, 255]
+    assert x.shape == (3, 16, 224, 224) and x.dtype == torch.uint8 and 0 <= y < K
     test = list_test_clips(toy)
     x, i = VideoClipDataset(test, train=False)[11]
-    assert x.shape == (3, 16, 224, 224) and i == 11
+    assert x.shape == (1, 3, 16, 224, 224) and i == 11                    # (K temporal clips, C, T, H, W)
     v, i = VideoClipDataset(test, train=False, views="tta6", temporal_clips=2)[4]
-    assert v.shape == (12, 3, 16, 224, 224) and i == 4
-    assert torch.allclose(v[3:6], v[0:3].flip(-1))              # mirrors survive normalisation
+    assert v.shape[:4] == (2, 3, 16, 224) and v.shape[4] > 224 and i == 4  # the frames' long side, for 3 crops
 
 
 def test_dataset_seeded_per_epoch_and_same_with_workers(toy):
@@ -140,6 +159,13 @@ def test_dataset_seeded_per_epoch_and_same_with_workers(toy):
     assert torch.equal(a, b)                                    # (seed, epoch, index) decides, not the worker
     ds.set_epoch(1)
     assert not torch.equal(a, torch.stack([ds[i][0] for i in range(4)]))
+    # (index, epoch) keys, as the training sampler yields them: workers kept alive across epochs
+    # (persistent_workers) never see set_epoch, yet draw each epoch's augmentation
+    loader = DataLoader(ds, batch_sampler=[[(i, 0) for i in range(4)], [(i, 1) for i in range(4)]], num_workers=2,
+                        persistent_workers=True)
+    for _ in range(2):
+        e0, e1 = (batch[0] for batch in loader)
+        assert torch.equal(e0, a) and not torch.equal(e1, a)
 
 
 def test_clip_of_truncated_frames_error_names_the_clip_and_the_file(toy, tmp_path):

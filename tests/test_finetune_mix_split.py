@@ -13,7 +13,7 @@ from finetune.split import group_of, grouped_split, load_split, save_split
 
 def test_one_hot_and_range_error():
     assert torch.equal(one_hot(torch.tensor([2, 0]), 3), torch.tensor([[0., 0, 1], [1, 0, 0]]))
-    with pytest.raises(ValueError, match=r"\[0, 3\)"):
+    with pytest.raises(RuntimeError, match="out of bounds"):  # scatter's own check (no host sync on a GPU)
         one_hot(torch.tensor([3]), 3)
 
 

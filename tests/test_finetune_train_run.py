@@ -8,6 +8,7 @@ import torch
 from finetune.checkpoint import load_checkpoint
 from finetune.config import apply_overrides, get_preset
 from finetune.engine import NonFiniteLoss
+from finetune.errors import RunError
 from finetune.predict import predict
 from finetune.toydata import write_toy_dataset
 from finetune.train import train
@@ -55,7 +56,7 @@ def test_resume_after_kill_ends_like_an_uninterrupted_run(data, tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [0, 1] and rows[1]["stage"] == 2
     assert (tmp_path / "killed" / "curves.png").stat().st_size > 0
-    with pytest.raises(FileExistsError, match="--resume"):
+    with pytest.raises(RunError, match="--resume"):
         train(tiny(), data, tmp_path / "full")
     again = train(None, data, tmp_path / "full", resume=True)  # a finished run: nothing left to train
     assert again["global_step"] == full["global_step"] and again["train_acc"] == full["train_acc"]
@@ -79,22 +80,23 @@ def test_predict_refuses_a_run_trained_on_other_classes(data, tmp_path):
     train(tiny("epochs=1", "stage2_epochs=0", "limit_train_batches=1"), data, run)
     other = write_toy_dataset(tmp_path / "other", classes=4, clips_per_class=1, test_clips=1, height=24, width=32,
                               frames=(4, 5))
-    with pytest.raises(ValueError, match="differ from the 4 training folders") as err:
+    with pytest.raises(RunError, match="differ from the 4 training folders") as err:
         predict(run, other, tmp_path / "s.csv", num_workers=0)
     assert "only in the data" in str(err.value)
 
 
-def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path):
+def test_non_finite_steps_are_skipped_then_stop_the_run_and_keep_the_last_good_checkpoint(data, tmp_path):
     run = tmp_path / "run"
     train(tiny("lr=1e30", "epochs=2", "stage2_epochs=0", "warmup_epochs=0", "limit_train_batches=2",
-               "accum_steps=1", "save_every=1", "stop_after_steps=1"), data, run)  # one (finite) step, saved
+               "accum_steps=1", "save_every=1", "stop_after_steps=1", "max_bad_steps=2"), data, run)  # one step, saved
     good = load_checkpoint(run)
     assert good["state"]["global_step"] == 1
-    with pytest.raises(NonFiniteLoss, match="expected a finite"):
-        train(None, data, run, resume=True)  # the 1e30 lr blows the weights up: the next loss is not finite
+    with pytest.raises(NonFiniteLoss, match="2 optimizer steps in a row had non-finite gradients"):
+        train(None, data, run, resume=True)  # the 1e30 lr blew the weights up: every next gradient is NaN
     after = load_checkpoint(run)
-    assert after["state"] == good["state"]
-    assert all(torch.isfinite(v).all() for v in after["model"].values() if v.is_floating_point())
+    assert after["state"]["bad_steps"] == 1 and after["state"]["global_step"] == 2  # saved at the epoch's end
+    for k, v in good["model"].items():  # the skipped steps left the weights as the last good step made them
+        assert torch.equal(after["model"][k], v), k
 
 
 def test_ablate_runs_presets_once_and_tabulates(data, tmp_path, capsys):
