@@ -36,10 +36,7 @@ USAGE_ERROR, INTERRUPTED, BUG = 2, 130, 1
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that mean "the user gave us something wrong", not "this program is wrong"."""
-    try:
-        from vit.checkpoint import CheckpointError  # imports torch: only when an error is being sorted
-    except ImportError:  # TEMPORARY fallback until vit.checkpoint defines it
-        CheckpointError = UserError
+    from vit.checkpoint import CheckpointError  # imports torch: only when an error is being sorted
 
     return (UserError, CheckpointError, FileNotFoundError, NotADirectoryError, IsADirectoryError, FileExistsError,
             PermissionError)

@@ -20,15 +20,10 @@ from matplotlib import cbook  # noqa: E402
 from PIL import Image  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
+from .checkpoint import CheckpointError  # noqa: E402
 from .model import ViT, ViTConfig, vit_small  # noqa: E402
 from .patches import linear_from_conv, patchify  # noqa: E402
 from .pos_embed import sincos_2d  # noqa: E402
-
-try:
-    from .checkpoint import CheckpointError  # noqa: E402
-except ImportError:  # TEMPORARY fallback until vit.checkpoint defines it
-    class CheckpointError(ValueError):
-        pass
 
 MEAN, STD = torch.tensor([0.5, 0.5, 0.5])[:, None, None], torch.tensor([0.5, 0.5, 0.5])[:, None, None]
 
