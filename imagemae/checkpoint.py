@@ -45,16 +45,16 @@ _HF_NAMES = {
 _HF_DECODER_MODULES = ("decoder_embed", "decoder_norm", "decoder_pred")
 
 
-def _hf_to_ours(state: dict) -> dict:
+def _hf_to_ours(state: dict, source) -> dict:
     state = {k: v for k, v in state.items() if not k.startswith("vit.pooler.")}
-    state = hf_blocks_to_ours(state, "vit.encoder.layer.", "encoder.blocks.")  # also maps vit.layers.{i} (in memory)
+    state = hf_blocks_to_ours(state, "vit.encoder.layer.", "encoder.blocks.", source)  # also maps vit.layers.{i} (in memory)
     dec = "decoder.decoder_layers."
     if any(k.startswith(dec) and ".q_proj." in k for k in state):  # transformers 5, in memory: let vit's aliases map it
         state = {("decoder.layers." + k[len(dec):] if k.startswith(dec) else k): v for k, v in state.items()}
-        state = hf_blocks_to_ours(state, "decoder.encoder.layer.", "decoder_blocks.")
+        state = hf_blocks_to_ours(state, "decoder.encoder.layer.", "decoder_blocks.", source)
     else:  # hub files (decoder_layers) and transformers 5 files (decoder_encoder.layer)
         for src in (dec, "decoder.decoder_encoder.layer."):
-            state = hf_blocks_to_ours(state, src, "decoder_blocks.")
+            state = hf_blocks_to_ours(state, src, "decoder_blocks.", source)
     out = {}
     for key, value in state.items():
         if key in _HF_NAMES:
@@ -79,7 +79,7 @@ def to_ours(state: dict, config: dict | None, source: str = "checkpoint",
     found = describe(state, config)
     state = strip_prefix(state, "module.")
     if any(k.startswith("vit.") for k in state):
-        state = _hf_to_ours(state)
+        state = _hf_to_ours(state, source)
     elif "patch_embed.proj.weight" in state:
         state = _official_to_ours(state)
     embed = state.get("encoder.patch_embed.proj.weight")
@@ -93,6 +93,9 @@ def to_ours(state: dict, config: dict | None, source: str = "checkpoint",
             source, f"expected an MAE with its decoder (decoder_embed.weight), found {found} and no MAE decoder; "
             "load it for fine-tuning with vit.ViT.from_pretrained", MAE_FORMATS,
         )
+    for blocks in ("encoder.blocks.", "decoder_blocks."):
+        if blocks + "0.mlp.fc1.weight" not in state:
+            raise checkpoint_error(source, f"not an MAE checkpoint: no {blocks}0.* block in {found}", MAE_FORMATS)
 
     dim, in_chans, patch, _ = state["encoder.patch_embed.proj.weight"].shape
     decoder_dim = state["decoder_embed.weight"].shape[0]

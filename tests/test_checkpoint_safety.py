@@ -17,7 +17,7 @@ import pathlib
 
 import pytest
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from transformers import VideoMAEConfig as HFVideoMAEConfig
 from transformers import ViTConfig as HFViTConfig
 from transformers import ViTForImageClassification, ViTMAEConfig, ViTMAEForPreTraining
@@ -251,3 +251,21 @@ def test_keys_that_do_not_fit_are_a_checkpoint_error(folders):
     with pytest.raises(CheckpointError, match=expected) as err:
         VideoViT.from_pretrained(path, mlp_ratio=3.0)
     assert str(path) in str(err.value)
+
+
+def test_incomplete_checkpoints_are_checkpoint_errors(folders, tmp_path):
+    """A file cut down to its patch embedding, and a transformers folder missing a layer's query."""
+    torch.save({"patch_embed.proj.weight": torch.zeros(32, 3, 8, 8)}, tmp_path / "embedding_only.pth")
+    with pytest.raises(CheckpointError, match="no transformer blocks") as err:
+        ViT.from_pretrained(tmp_path / "embedding_only.pth")
+    assert_names_file_and_formats(str(err.value), tmp_path / "embedding_only.pth")
+
+    broken = tmp_path / "hf_vit_without_a_query"
+    broken.mkdir()
+    (broken / "config.json").write_text((folders / "hf_vit_classifier" / "config.json").read_text())
+    state = load_file(str(folders / "hf_vit_classifier" / "model.safetensors"))
+    del state["vit.encoder.layer.0.attention.attention.query.weight"]
+    save_file(state, str(broken / "model.safetensors"))
+    with pytest.raises(CheckpointError, match=r"has no attention\.attention\.query\.weight") as err:
+        ViT.from_pretrained(broken)
+    assert str(broken) in str(err.value)

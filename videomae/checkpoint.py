@@ -61,8 +61,8 @@ def to_common(state: dict, config: dict | None = None, source="checkpoint") -> d
     if any(k.startswith(("embeddings.", "encoder.layer.")) for k in state):  # a bare VideoMAEModel
         state = {("videomae." + k if not k.startswith(("classifier.", "fc_norm.")) else k): v for k, v in state.items()}
     if any(k.startswith("videomae.") for k in state):  # transformers
-        state = hf_blocks_to_ours(state, "videomae.encoder.layer.", "encoder.blocks.")
-        state = hf_blocks_to_ours(state, "decoder.decoder_layers.", "decoder.blocks.")
+        state = hf_blocks_to_ours(state, "videomae.encoder.layer.", "encoder.blocks.", source)
+        state = hf_blocks_to_ours(state, "decoder.decoder_layers.", "decoder.blocks.", source)
         state = _rename(state, _HF_NAMES)
     elif not any(k.startswith("encoder.") for k in state):  # official fine-tuned layout
         state = _rename(state, {p: "encoder." + p for p in ("patch_embed.", "blocks.", "norm.")})
@@ -74,6 +74,8 @@ def to_common(state: dict, config: dict | None = None, source="checkpoint") -> d
             source, f"not a VideoMAE checkpoint: expected a video model (a Conv3d tubelet embedding "
             f"(D, C, pt, ph, pw)), found {found}{hint}", VIDEO_FORMATS,
         )
+    if "encoder.blocks.0.mlp.fc1.weight" not in state:
+        raise checkpoint_error(source, f"not a VideoMAE checkpoint: no transformer blocks in {found}", VIDEO_FORMATS)
     return state
 
 

@@ -252,11 +252,12 @@ _HF_LAYER_PARTS = {  # HF name inside one layer -> ours inside one block
 }
 
 
-def hf_blocks_to_ours(state: dict, src: str, dst: str) -> dict:
+def hf_blocks_to_ours(state: dict, src: str, dst: str, source="checkpoint") -> dict:
     """Rename the layers under `src` (e.g. 'vit.encoder.layer.') to ours under `dst`
     (e.g. 'blocks.'), fusing query/key/value into `qkv`. Keys outside `src` pass
     through unchanged. Handles full q/k/v biases and VideoMAE's q_bias / v_bias
-    (spelled `q_bias` in files, `query.bias` without a key bias in memory)."""
+    (spelled `q_bias` in files, `query.bias` without a key bias in memory).
+    `source` (the file) is named in the CheckpointError for a layer that does not fit."""
     state = dict(state)
     for pattern, repl in _HF5_ALIASES:
         state = {re.sub(pattern, repl, "." + k)[1:]: v for k, v in state.items()}
@@ -271,7 +272,7 @@ def hf_blocks_to_ours(state: dict, src: str, dst: str) -> dict:
         a = "attention.attention."
         for name in ("query", "key", "value"):
             if f"{a}{name}.weight" not in parts:
-                raise KeyError(f"layer {src}{i} has no {a}{name}.weight; found {sorted(parts)}")
+                raise CheckpointError(f"{source}: layer {src}{i} has no {a}{name}.weight; found {sorted(parts)}")
         out[f"{dst}{i}.attn.qkv.weight"] = torch.cat([parts.pop(f"{a}{n}.weight") for n in ("query", "key", "value")])
         if f"{a}key.bias" in parts:
             out[f"{dst}{i}.attn.qkv.bias"] = torch.cat([parts.pop(f"{a}{n}.bias") for n in ("query", "key", "value")])
@@ -284,7 +285,7 @@ def hf_blocks_to_ours(state: dict, src: str, dst: str) -> dict:
         for rest, value in parts.items():
             module, leaf = rest.rsplit(".", 1)
             if module not in _HF_LAYER_PARTS:
-                raise KeyError(f"unknown key {src}{i}.{rest} in a transformers checkpoint")
+                raise CheckpointError(f"{source}: unknown key {src}{i}.{rest} in a transformers checkpoint")
             out[f"{dst}{i}.{_HF_LAYER_PARTS[module]}.{leaf}"] = value
     return out
 

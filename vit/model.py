@@ -168,7 +168,7 @@ def _to_ours(state: dict, hf_config: dict | None, source="checkpoint",
     if any(k.startswith(("vit.", "embeddings.")) for k in state):  # transformers
         state = {k: v for k, v in state.items() if not k.startswith(("decoder.", "pooler."))}
         state = {("vit." + k if not k.startswith(("vit.", "classifier.")) else k): v for k, v in state.items()}
-        state = hf_blocks_to_ours(state, "vit.encoder.layer.", "blocks.")
+        state = hf_blocks_to_ours(state, "vit.encoder.layer.", "blocks.", source)
         names = {
             "vit.embeddings.cls_token": "cls_token",
             "vit.embeddings.position_embeddings": "pos_embed",
@@ -190,6 +190,8 @@ def _to_ours(state: dict, hf_config: dict | None, source="checkpoint",
         raise checkpoint_error(
             source, f"not an image ViT checkpoint: expected a 2-D patch embedding, found {found}{hint}", VIT_FORMATS
         )
+    if "blocks.0.mlp.fc1.weight" not in state:
+        raise checkpoint_error(source, f"not a ViT checkpoint: no transformer blocks (blocks.0.*) in {found}", VIT_FORMATS)
 
     dim, in_chans, patch, _ = state["patch_embed.proj.weight"].shape
     depth = len({k.split(".")[1] for k in state if k.startswith("blocks.")})
