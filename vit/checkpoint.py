@@ -47,7 +47,8 @@ class CheckpointError(ValueError):
     """A checkpoint path that cannot be loaded into the model asked for: not a
     checkpoint, truncated, refused as unsafe, another model's weights, an
     unknown head count, or keys / shapes that do not fit. The message names the
-    file; it is a mistake the user can fix, so callers may print it on one line."""
+    file; it is a mistake the user can fix, so callers may print the message
+    without a traceback."""
 
 
 def checkpoint_error(path, problem: str, formats: str = FORMATS) -> CheckpointError:
@@ -61,7 +62,7 @@ def checkpoint_error(path, problem: str, formats: str = FORMATS) -> CheckpointEr
 # the code that built the model. These are the released configurations, by
 # token width: ViT-Ti/S (Touvron et al. 2021, DeiT, table 1), ViT-B/L/H
 # (Dosovitskiy et al. 2021, table 1), ViT-g (Zhai et al. 2022, "Scaling Vision
-# Transformers", table 2; VideoMAE V2's giant encoder), timm
+# Transformers"; VideoMAE V2's giant encoder), timm
 # `vision_transformer.py`; the MAE decoder (facebookresearch/mae
 # `models_mae.py`: 512 wide, 16 heads, for every encoder size); the VideoMAE
 # decoders (MCG-NJU/VideoMAE `modeling_pretrain.py`: S 192 / 3, B 384 / 6,
@@ -87,7 +88,7 @@ def released_heads(width: int, part: str, source, keyword: str = "heads") -> int
     raise CheckpointError(
         f"{source}: the file does not store how many attention heads its {part} has, and its width {width} is "
         f"not one of the released models' (width -> heads: {known}). Pass {keyword}=N, with N dividing "
-        f"{width}{example}; a transformers directory's config.json would say it (num_attention_heads)."
+        f"{width}{example}; a transformers directory's config.json records it."
     )
 
 
