@@ -1,11 +1,16 @@
-"""Clips per second of the training data pipeline (issue 5 item 9).
+"""Clips per second of the training data pipeline, and the bytes it ships per clip.
 
 Measures what a training step waits for: decode the sampled JPEG frames,
-sample 16 indices, one consistent crop/flip per clip, normalise, collate a
-batch, with 0, 1 and 2 DataLoader workers, on the toy data in the competition
-layout (320x240 JPEG frames, 5-20 per clip, like HMDB51). The GPU side, from
-FLOPs (issue 5): VideoMAE-B 16x224 trains at about 20-35 clips/s on a T4, so the
-loader should exceed 40 clips/s.
+sample 16 indices, one consistent crop/flip per clip, collate a batch, with 0,
+1 and 2 DataLoader workers, on the toy data in the competition layout (320x240
+JPEG frames, 5-20 per clip, like HMDB51). VideoMAE-B 16x224 trains at very
+roughly 20-35 clips/s on a T4 and several times that on an H100 (estimates from
+its ~360 GFLOP per clip forward, docs/04_project71.md), so the loader should
+exceed 40 clips/s per GPU with a few cores.
+
+Bytes per clip: workers ship uint8 clips (normalising happens on the GPU), and
+for evaluation the region the TTA crops span (the GPU cuts the views), against
+float32 clips and six float32 views before.
 
     python -m benchmarks.loader_speed [--data DATA] [--clips 160] [--batch 8]
 """
@@ -57,6 +62,14 @@ def main() -> None:
         ds = VideoClipDataset(clips, num_frames=16, size=224, train=True, seed=0)
         print(f"{len(clips)} clips, 16 frames, 224x224, batch {args.batch}, cpus {os.cpu_count()}, "
               f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
+        x, _ = ds[0]
+        region, _ = VideoClipDataset(clips, num_frames=16, size=224, train=False, views=6, seed=0)[0]
+        mib = 2**20
+        print(f"bytes per training clip shipped: {x.numel() * x.element_size() / mib:.1f} MiB ({x.dtype}), "
+              f"{x.numel() * 4 / mib:.1f} MiB as float32 before ({x.numel() * 4 / (x.numel() * x.element_size()):.0f}x)")
+        six = 6 * x.numel() * 4
+        print(f"bytes per 6-view TTA clip shipped: {region.numel() / mib:.1f} MiB (uint8 region {tuple(region.shape)}), "
+              f"{six / mib:.1f} MiB as six float32 views before ({six / region.numel():.0f}x)")
         for w in args.workers:
             rate, cpu_ms = clips_per_second(ds, w, args.batch, args.clips)
             print(f"workers={w}: {rate:6.1f} clips/s")

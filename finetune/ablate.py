@@ -20,7 +20,7 @@ from .checkpoint import CHECKPOINT
 from .frame_vit import SIZES as FRAME_MODELS
 from .train import SUMMARY, train
 
-# The seed's numbers (REFERENCE 2): private-test accuracy of the same rows on the real data.
+# The seed's numbers (the course notes' ablation table): private-test accuracy of the same rows on the real data.
 SEED_TEST_ACC = {"vit-s-frames": 0.6922, "vit-b-frames": 0.7373, "exp1": 0.8176, "exp2": 0.8373, "exp3": 0.8431,
                  "exp4": 0.8490, "exp4-30ep": 0.8510, "exp4-8f": 0.8255}
 WHAT = {"exp1": "VideoMAE-B K400, vanilla", "exp2": "+ consistent spatial aug", "exp3": "+ Mixup 0.8",

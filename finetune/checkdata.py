@@ -29,7 +29,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from finetune.layout import TEST_DIR, TRAIN_DIR, find_data_root, frame_naming, frame_number, is_litter, scan_clip
+from finetune.layout import TEST_DIR, TRAIN_DIR, DataNotFoundError, find_data_root, frame_naming, frame_number, is_litter, scan_clip
 from finetune.progress import progress as track
 
 GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
@@ -113,6 +113,8 @@ def _subfolders(folder: Path, rep: Report) -> list[Path]:
 
 def check_dataset(path: str | Path, min_clips: int = 5, progress: bool = True) -> Report:
     rep = Report()
+    if not Path(path).is_dir():  # nothing to check: the user's path is wrong, not the data
+        raise DataNotFoundError(f"expected a dataset folder at {path}, found {'a file' if Path(path).exists() else 'nothing'}")
     try:
         root = find_data_root(path)
     except FileNotFoundError as e:   # DataNotFoundError: no data_train/ or test/ here

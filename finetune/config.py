@@ -41,7 +41,7 @@ class TrainConfig:
     hflip: float = 0.5  # mirror probability: no HMDB51 class depends on left vs right (0 for the toy data: it does)
     mean_std: str = "imagenet"  # imagenet for VideoMAE checkpoints; "half" (0.5/0.5) for the organizers' ViT
     num_workers: int = -1  # data loading processes; -1 = the cores this process has, minus one, at most 8
-    # -- optimisation (official VideoMAE fine-tuning recipe, REFERENCE 3) -----
+    # -- optimisation (official VideoMAE fine-tuning recipe, MCG-NJU/VideoMAE) -
     epochs: int = 20  # the seed's ablation budget (IV.3.1); exp4-30ep uses 30
     batch_size: int = 8  # clips per GPU per micro-batch: ViT-B 16x224 in 16-bit fits a 16 GB T4 (docs/04_project71.md)
     accum_steps: int = 4  # 8 x 4 = 32 clips per optimizer step, as the organizers' 16 x 4 halved for video
@@ -88,7 +88,7 @@ PRESETS: dict[str, TrainConfig] = {
     "exp4-8f": replace(
         _EXP1, aug=True, mixup=0.8, label_smoothing=0.1, epochs=30, stage2_epochs=5, tta="tta6", num_frames=8
     ),
-    # The organizers' baseline (REFERENCE 1): per-frame ImageNet ViT, mean over 16
+    # The organizers' baseline (docs/04_project71.md): per-frame ImageNet ViT, mean over 16
     # frames, linear head; lr 1e-4 backbone / 5e-4 head, batch 16 x 4, 10 epochs.
     "vit-s-frames": replace(
         _EXP1, model="vit_s_frames", aug=True, mean_std="half", epochs=10, batch_size=16, accum_steps=4,
@@ -165,6 +165,8 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"precision must be auto, bf16, fp16 or fp32, found {cfg.precision!r}")
     if cfg.batch_size < 1 or cfg.accum_steps < 1:
         raise ConfigError(f"batch_size and accum_steps must be >= 1, found {cfg.batch_size}, {cfg.accum_steps}")
+    if cfg.max_bad_steps < 1 or cfg.log_every < 1:
+        raise ConfigError(f"max_bad_steps and log_every must be >= 1, found {cfg.max_bad_steps}, {cfg.log_every}")
 
 
 def to_dict(cfg: TrainConfig) -> dict:

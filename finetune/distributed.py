@@ -26,6 +26,8 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import Sampler
 
+from .errors import DataError
+
 
 @dataclass
 class Dist:
@@ -101,7 +103,7 @@ class StepBatchSampler(Sampler):
     def __init__(self, n: int, batch_size: int, per_step: int, d: Dist, shuffle: bool = True, seed: int = 0,
                  limit: int = 0):
         if n < 1:
-            raise ValueError(f"expected at least one training clip, found {n}")
+            raise DataError(f"expected at least one training clip, found {n}")
         self.n = min(n, limit) if limit else n  # limit: smoke tests train on the first `limit` clips of each order
         self.batch_size, self.per_step, self.d, self.shuffle, self.seed = batch_size, per_step, d, shuffle, seed
         self.epoch, self.start_step = 0, 0

@@ -15,6 +15,7 @@ from torch.utils.checkpoint import checkpoint
 
 from vit import ViT, ViTConfig
 from vit.blocks import init_weights
+from vit.checkpoint import CheckpointError
 
 
 class FrameViT(nn.Module):
@@ -66,7 +67,7 @@ def frame_vit(name: str, num_classes: int, image_size: int = 224, weights=None, 
     if weights is not None:
         backbone = ViT.from_pretrained(weights, num_classes=0, image_size=image_size, drop_path=drop_path)
         if backbone.cfg.dim != SIZES[name][0]:
-            raise ValueError(f"{weights}: expected a {name} checkpoint of width {SIZES[name][0]}, found {backbone.cfg.dim}")
+            raise CheckpointError(f"{weights}: expected a {name} checkpoint of width {SIZES[name][0]}, found {backbone.cfg.dim}")
     else:
         dim, depth, heads = SIZES[name]
         backbone = ViT(ViTConfig(**{"image_size": image_size, "num_classes": 0, "dim": dim, "depth": depth,

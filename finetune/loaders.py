@@ -1,7 +1,7 @@
 """From a data folder and a config to the train / validation / test loaders of a run.
 
 - The validation split is grouped by source video (clips `..._1`, `..._2` of one
-  HMDB51 video stay on one side, REFERENCE 1) and saved as RUN/split.json, so a
+  HMDB51 video stay on one side) and saved as RUN/split.json, so a
   resumed run and `predict` see the same split.
 - Exp 1 ("vanilla") trains on the evaluation transform: resize + centre crop, the
   middle frame of each segment, nothing random. From Exp 2 on, the training set
@@ -16,13 +16,13 @@
 import os
 from pathlib import Path
 
-import torch
 from torch.utils.data import DataLoader, Subset
 
 from .config import VIEWS
 from .batch import collate_eval
 from .dataset import VideoClipDataset
 from .distributed import Dist, StepBatchSampler
+from .errors import ConfigError
 from .layout import Clip
 from .split import grouped_split, load_split, save_split
 from .transforms import HALF_MEAN, HALF_STD, IMAGENET_MEAN, IMAGENET_STD, AugConfig
@@ -34,7 +34,7 @@ SPLIT = "split.json"
 
 def mean_std(cfg) -> tuple[tuple, tuple]:
     if cfg.mean_std not in ("imagenet", "half"):
-        raise ValueError(f"mean_std must be 'imagenet' or 'half', found {cfg.mean_std!r}")
+        raise ConfigError(f"mean_std must be 'imagenet' or 'half', found {cfg.mean_std!r}")
     return (IMAGENET_MEAN, IMAGENET_STD) if cfg.mean_std == "imagenet" else (HALF_MEAN, HALF_STD)
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from torch import nn
 
+from .errors import ConfigError, RunError
+
 from videomae import VideoMAEConfig, VideoViT, videovit_base, videovit_tiny
 from vit import ViT, ViTConfig
 
@@ -47,7 +49,7 @@ def resolve_weights(weights) -> Path:
 
 def build_model(cfg, num_classes: int, weights=None) -> nn.Module:
     if cfg.model not in MODELS:
-        raise ValueError(f"unknown model {cfg.model!r}; expected one of {', '.join(MODELS)}")
+        raise ConfigError(f"unknown model {cfg.model!r}; expected one of {', '.join(MODELS)}")
     if cfg.model in SIZES:
         path = resolve_weights(weights) if weights else None
         return frame_vit(cfg.model, num_classes, cfg.image_size, path, cfg.drop_path, cfg.head_dropout)
@@ -75,4 +77,4 @@ def model_from_spec(spec: dict) -> nn.Module:
         return VideoViT(VideoMAEConfig(**spec["cfg"]))
     if spec["kind"] == "frame_vit":
         return FrameViT(ViT(ViTConfig(**spec["cfg"])), spec["num_classes"], spec["head_dropout"])
-    raise ValueError(f"unknown model kind {spec['kind']!r} in checkpoint; expected 'videovit' or 'frame_vit'")
+    raise RunError(f"unknown model kind {spec['kind']!r} in checkpoint; expected 'videovit' or 'frame_vit'")

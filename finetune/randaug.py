@@ -1,7 +1,7 @@
 """Photometric augmentation applied ONCE per clip: colour jitter and a small RandAugment.
 
 VideoMAE's fine-tuning applies RandAugment "identically to every frame"
-(REFERENCE.md section 3): the random choices (which op, which strength) are
+(MCG-NJU/VideoMAE `video_transforms.py`): the random choices (which op, which strength) are
 drawn once per clip and the same op then runs on all T frames, so the clip
 stays a consistent video (a per-frame flicker in brightness would be a fake
 motion signal). Every function here takes the whole clip (T, 3, H, W) float in

@@ -1,8 +1,8 @@
-"""A grouped, stratified, seeded validation split, saved with the run (issue 5 item 6).
+"""A grouped, stratified, seeded validation split, saved with the run.
 
 HMDB51 cuts one source video into several clips that differ only in the
 trailing `_<n>`: `April_09_brush_hair_u_nm_np1_ba_goo_0`, `..._1`, `..._2`
-(REFERENCE.md section 1). If `_0` trains and `_1` validates, the model is
+(Kuehne et al. 2011, the HMDB51 paper). If `_0` trains and `_1` validates, the model is
 graded on a near-duplicate it has memorised and validation accuracy is
 inflated. So the unit of the split is the GROUP (the name without `_<n>`):
 each group lands wholly on one side.
@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from finetune.layout import Clip
+from finetune.errors import ConfigError, RunError
 
 _TRAILING_N = re.compile(r"_\d+$")
 
@@ -40,7 +41,7 @@ def clip_key(clip: Clip) -> str:
 def grouped_split(clips: list[Clip], val_fraction: float = 0.1, seed: int = 0) -> tuple[list[int], list[int]]:
     """(train indices, val indices) into `clips`; no group on both sides; stratified by label."""
     if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"expected val_fraction in [0, 1), got {val_fraction}")
+        raise ConfigError(f"expected val_fraction in [0, 1), got {val_fraction}")
     groups: dict[str, list[int]] = defaultdict(list)          # group -> clip indices
     for i, c in enumerate(clips):
         groups[group_of(c.name)].append(i)
@@ -75,5 +76,5 @@ def load_split(path: str | Path, clips: list[Clip]) -> tuple[list[int], list[int
     index = {clip_key(c): i for i, c in enumerate(clips)}
     missing = [k for k in data["train"] + data["val"] if k not in index]
     if missing:
-        raise KeyError(f"split {path} names {len(missing)} clips not in the dataset, e.g. {missing[:3]}")
+        raise RunError(f"split {path} names {len(missing)} clips not in the dataset, e.g. {missing[:3]}")
     return [index[k] for k in data["train"]], [index[k] for k in data["val"]]

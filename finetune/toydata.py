@@ -21,6 +21,8 @@ from PIL import Image
 
 from videomae.synthetic import ACTIONS, make_clip
 
+from finetune.errors import ConfigError
+
 FIRST_FRAME = 10000  # the competition numbers frames from 10000
 
 
@@ -36,7 +38,7 @@ def write_toy_dataset(out: str | Path, classes: int = 10, clips_per_class: int =
     """Write the toy dataset under `out` and return `out`. Classes are the first K synthetic actions."""
     out = Path(out)
     if not 1 <= classes <= len(ACTIONS):
-        raise ValueError(f"expected 1 <= classes <= {len(ACTIONS)} (the synthetic actions), got {classes}")
+        raise ConfigError(f"expected 1 <= classes <= {len(ACTIONS)} (the synthetic actions), got {classes}")
     if (out / "data_train").exists() or (out / "test").exists():
         raise FileExistsError(f"{out} already holds data_train/ or test/; choose an empty folder")
     rng = np.random.default_rng(seed)

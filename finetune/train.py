@@ -64,6 +64,11 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
     if ckpt is not None and ckpt["classes"] != classes:
         raise RunError(f"{run} was trained on classes {ckpt['classes'][:5]}..., {data} has {classes[:5]}...; "
                        "resume it with the data it was trained on")
+    torch.manual_seed(cfg.seed)  # the fresh head's init: identical on every process
+    # the weights load before anything is written: a wrong --weights leaves no half-made run folder
+    model = model_from_spec(ckpt["model_spec"]) if ckpt else build_model(cfg, len(classes), weights)
+    if ckpt:
+        model.load_state_dict(ckpt["model"])
     if d.main:
         run.mkdir(parents=True, exist_ok=True)
         print(C.describe(cfg, preset), flush=True)
@@ -72,10 +77,6 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
     barrier(d)  # the run folder exists before any process writes into it
     tr_clips, va_clips = split_clips(clips, cfg, run, write=d.main, read=d.main or ckpt is not None)
 
-    torch.manual_seed(cfg.seed)  # the fresh head's init: identical on every process
-    model = model_from_spec(ckpt["model_spec"]) if ckpt else build_model(cfg, len(classes), weights)
-    if ckpt:
-        model.load_state_dict(ckpt["model"])
     spec = model_spec(model)
     if cfg.grad_checkpointing:
         model.set_grad_checkpointing(True)

@@ -216,3 +216,25 @@ def test_a_run_saved_by_n_processes_resumes_on_m(data, tmp_path, saved_on, resum
     final = load_checkpoint(run)
     adam_steps = {int(s["step"]) for s in final["optimizer"]["state"].values()}
     assert adam_steps == {full["global_step"]}
+
+
+# ---- the memory count behind docs/04_project71.md's table -------------------------------------------
+
+def test_saved_bytes_count_shrinks_with_checkpointing_and_grows_with_math_attention():
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    from finetune.memory import per_clip_bytes, saved_bytes
+    from videomae import videovit_tiny
+
+    torch.manual_seed(0)
+    model = videovit_tiny(num_classes=5, num_frames=4, image_size=32, dim=64, depth=3, heads=2)
+    shape = (3, 4, 32, 32)  # 2 x 4 x 4 = 32 tokens of width 64
+    fused, step = per_clip_bytes(model, shape, torch.bfloat16)
+    assert step > 0  # autocast's bf16 weight copies, once per step
+    # a block keeps at least its fp32 input, its bf16 fc1 output and GELU output: > 3 x 32 x 64 x 8 bytes
+    assert fused > 3 * 32 * 64 * 8
+    assert saved_bytes(model, torch.randn(3, *shape), torch.bfloat16) == step + 3 * fused  # linear in the batch
+    with sdpa_kernel(SDPBackend.MATH):  # the N x N attention probabilities are kept for backward
+        assert per_clip_bytes(model, shape, torch.bfloat16)[0] >= fused + 3 * 2 * 32 * 32 * 2
+    model.set_grad_checkpointing(True)
+    assert per_clip_bytes(model, shape, torch.bfloat16)[0] < fused / 3
