@@ -104,6 +104,7 @@ class StepBatchSampler(Sampler):
                  limit: int = 0):
         if n < 1:
             raise DataError(f"expected at least one training clip, found {n}")
+        self.total = n
         self.n = min(n, limit) if limit else n  # limit: smoke tests train on the first `limit` clips of each order
         self.batch_size, self.per_step, self.d, self.shuffle, self.seed = batch_size, per_step, d, shuffle, seed
         self.epoch, self.start_step = 0, 0
@@ -118,10 +119,11 @@ class StepBatchSampler(Sampler):
     def steps(self) -> list[list[list[int]]]:
         """steps -> micro-batches -> clip indices, for this process, from `start_step` on."""
         if self.shuffle:
-            order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 100_003 + self.epoch))
+            # seeded as DistributedSampler seeds it: one process gets the order it always had
+            order = torch.randperm(self.total, generator=torch.Generator().manual_seed(self.seed + self.epoch))
         else:
-            order = torch.arange(self.n)
-        order, world, out = order.tolist(), self.d.world, []
+            order = torch.arange(self.total)
+        order, world, out = order[:self.n].tolist(), self.d.world, []
         for s in range(self.start_step, self.steps_per_epoch):
             clips = order[s * self.per_step:(s + 1) * self.per_step]
             clips += (clips * world)[:(-len(clips)) % world]  # pad to a multiple of the number of processes

@@ -16,6 +16,7 @@
 import os
 from pathlib import Path
 
+import torch
 from torch.utils.data import DataLoader, Subset
 
 from .config import VIEWS
@@ -84,7 +85,9 @@ def train_loader(ds, cfg, d: Dist, per_step: int) -> tuple[DataLoader, StepBatch
     """Micro-batches of `cfg.batch_size`, `per_step` clips (over all processes) per optimizer step."""
     limit = cfg.limit_train_batches * cfg.batch_size
     sampler = StepBatchSampler(len(ds), cfg.batch_size, per_step, d, shuffle=True, seed=cfg.seed, limit=limit)
-    return _loader(ds, d, num_workers(cfg, d), batch_sampler=sampler), sampler
+    # its own generator: starting the workers must not consume the global RNG (drop path draws from it)
+    return _loader(ds, d, num_workers(cfg, d), batch_sampler=sampler,
+                   generator=torch.Generator().manual_seed(cfg.seed)), sampler
 
 
 def eval_loader(ds, cfg, d: Dist, views: int = 1, batch_size: int | None = None, workers: int | None = None):

@@ -165,8 +165,8 @@ def normalize(x: torch.Tensor, mean, std) -> torch.Tensor:
     """uint8 (..., 3, T, H, W) in 0..255 -> float (x / 255 - mean) / std, on x's device.
 
     Workers ship uint8 (4x fewer bytes through shared memory, pinning and the copy to
-    the GPU); this runs after the copy, on the GPU, as one fused multiply-add per value.
+    the GPU); this runs after the copy, on the GPU.
     """
-    m = torch.as_tensor(mean, dtype=torch.float32, device=x.device).view(3, 1, 1, 1) * 255
-    s = torch.as_tensor(std, dtype=torch.float32, device=x.device).view(3, 1, 1, 1) * 255
-    return (x.float() - m) / s
+    m = torch.as_tensor(mean, dtype=torch.float32, device=x.device).view(3, 1, 1, 1)
+    s = torch.as_tensor(std, dtype=torch.float32, device=x.device).view(3, 1, 1, 1)
+    return x.float().div_(255).sub_(m).div_(s)  # in place on the one new float tensor

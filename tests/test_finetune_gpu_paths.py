@@ -23,12 +23,7 @@ TINY = ["model=tiny", "num_frames=4", "image_size=16", "resize=16", "num_workers
         "val_fraction=0.2", "lr=1e-3", "drop_path=0.1", "tta=center"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from finetune.layout import Clip
+from finetune.errors import RunError
 from finetune.mixup import cutmix, label_smoothing, mix_batch, mixup, one_hot, soft_target_cross_entropy
 from finetune.split import group_of, grouped_split, load_split, save_split
 
@@ -87,5 +88,5 @@ def test_grouped_split_never_splits_a_group(seed, tmp_path):
     assert grouped_split(clips, 0.2, seed) == (tr, va)           # seeded
     save_split(tmp_path / "split.json", clips, tr, va, seed=seed)
     assert load_split(tmp_path / "split.json", clips) == (tr, va)
-    with pytest.raises(KeyError, match="split.json"):
+    with pytest.raises(RunError, match="split.json"):
         load_split(tmp_path / "split.json", clips[:-1])

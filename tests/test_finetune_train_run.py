@@ -18,12 +18,7 @@ TINY = ["model=tiny", "num_frames=4", "image_size=16", "resize=16", "num_workers
         "drop_path=0.1", "val_fraction=0.2"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny matrices: one thread avoids sync overhead on a shared 2-core machine
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
