@@ -27,7 +27,8 @@ def truncate(path: pathlib.Path) -> None:
     path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 3])
 
 
-def test_a_run_on_truncated_frames_finishes_names_them_and_predict_writes_every_id(tmp_path, capsys):
+def test_a_run_on_truncated_and_oddly_named_frames_finishes_names_the_bad_and_predict_writes_every_id(
+        tmp_path, capsys):
     data = write_toy_dataset(tmp_path / "data", classes=3, clips_per_class=5, test_clips=4, height=24, width=32,
                              frames=(4, 6), seed=5)
     clips, _ = list_train_clips(data)
@@ -35,6 +36,10 @@ def test_a_run_on_truncated_frames_finishes_names_them_and_predict_writes_every_
     for clip in dead:
         for frame in list_frames(clip):
             truncate(frame)
+    for clip, pattern in zip(clips[1:4], ("frame_{:04d}.jpg", "img_{:05d}.jpeg", "{}.png")):  # other namings
+        for k, frame in enumerate(list_frames(clip.path)):
+            frame.rename(clip.path / pattern.format(k + 1))
+        (clip.path / ".DS_Store").write_bytes(b"\0")                                # and OS litter
     tests = list_test_clips(data)
     one_bad = list_frames(tests[1].path)[1]           # one frame of a test clip
     truncate(one_bad)
@@ -49,6 +54,7 @@ def test_a_run_on_truncated_frames_finishes_names_them_and_predict_writes_every_
     # each dead clip is met once per epoch (in training or in validation): named as left out, in the
     # file, in the summary and in a warning
     assert {str(c) for c in dead} == left_out == set(summary["bad_clips"])
+    assert all(any(path.startswith(str(c)) for c in dead) for kind, path, _ in listed)  # renamed clips read fine
     err = capsys.readouterr().err
     assert all(f"no readable frame in {c}" in err for c in dead)
 
