@@ -33,10 +33,15 @@ MAX_WORKERS = 8  # JPEG decoding of ~30 clips/s per GPU needs a few cores; more 
 SPLIT = "split.json"
 
 
-def mean_std(cfg) -> tuple[tuple, tuple]:
+def mean_std(cfg, device: torch.device | None = None) -> tuple:
+    """The weights' normalisation (mean, std): tuples, or tensors made once on `device`.
+
+    Made once on the GPU: building them from Python numbers for every batch would be a
+    copy from pageable host memory, which waits for the GPU (a sync per batch)."""
     if cfg.mean_std not in ("imagenet", "half"):
         raise ConfigError(f"mean_std must be 'imagenet' or 'half', found {cfg.mean_std!r}")
-    return (IMAGENET_MEAN, IMAGENET_STD) if cfg.mean_std == "imagenet" else (HALF_MEAN, HALF_STD)
+    pair = (IMAGENET_MEAN, IMAGENET_STD) if cfg.mean_std == "imagenet" else (HALF_MEAN, HALF_STD)
+    return pair if device is None else tuple(torch.tensor(v, dtype=torch.float32, device=device) for v in pair)
 
 
 def split_clips(clips: list[Clip], cfg, run: Path, write: bool, read: bool = True) -> tuple[list[Clip], list[Clip]]:

@@ -83,7 +83,7 @@ def predict(run, data, out, tta: str | None = None, probs: bool = False, batch_s
     loader = eval_loader(eval_dataset(clips, cfg, tta, bad_log), cfg, Dist(device=dev), views, batch_size, num_workers)
     ids, all_probs = [], []
     for keys, p in predict_probs(model, loader, dev, choose_precision(cfg.precision, dev), cfg.image_size, views,
-                                 mean_std(cfg), desc=f"predict {tta}"):
+                                 mean_std(cfg, dev), desc=f"predict {tta}"):
         ids += [int(k) for k in keys]
         all_probs.append(p.cpu())
     missing = sorted({c.label for c in clips} - set(ids))

@@ -96,7 +96,7 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
     bad_log = BadFrameLog(run / BAD_FRAMES)
     tr_ds = train_dataset(tr_clips, cfg, bad_log)
     loader, sampler = train_loader(tr_ds, cfg, d, per_step)
-    norm = mean_std(cfg)
+    norm = mean_std(cfg, d.device)
     val_loader = eval_loader(eval_dataset(va_clips, cfg, bad_log=bad_log), cfg, d) if va_clips else None
     steps_per_epoch = sampler.steps_per_epoch
     peak_lr = cfg.lr or cfg.blr * per_step / 256

@@ -167,6 +167,6 @@ def normalize(x: torch.Tensor, mean, std) -> torch.Tensor:
     Workers ship uint8 (4x fewer bytes through shared memory, pinning and the copy to
     the GPU); this runs after the copy, on the GPU.
     """
-    m = torch.as_tensor(mean, dtype=torch.float32, device=x.device).view(3, 1, 1, 1)
+    m = torch.as_tensor(mean, dtype=torch.float32, device=x.device).view(3, 1, 1, 1)  # no copy if already there
     s = torch.as_tensor(std, dtype=torch.float32, device=x.device).view(3, 1, 1, 1)
     return x.float().div_(255).sub_(m).div_(s)  # in place on the one new float tensor

@@ -94,27 +94,39 @@ def test_overflowing_steps_are_skipped_and_the_run_goes_on(data, tmp_path, monke
 # ---- host syncs ---------------------------------------------------------------------------------
 
 # A host read of a tensor (.item(), bool(), float(), .tolist(), ...) waits for the GPU to finish all queued
-# work. Counted where the training step handles batch, model and loss; not counted: the host-side random
+# work, and so does a tensor made on the GPU from Python numbers (a copy from pageable host memory).
+# Counted where the training step handles batch, model and loss; not counted: the host-side random
 # draws from CPU generators (Mixup's lambda and CutMix's box: `_beta`, `cutmix_box`), which involve no GPU.
 READS = ("item", "tolist", "__bool__", "__float__", "__int__", "cpu", "numpy")
-STEP_CODE = ("finetune/engine.py", "finetune/batch.py", "finetune/mixup.py")
+STEP_CODE = ("finetune/engine.py", "finetune/batch.py", "finetune/transforms.py", "finetune/mixup.py")
 HOST_DRAWS = ("_beta", "cutmix_box")
 
 
 def test_at_most_one_host_sync_per_optimizer_step(data, tmp_path, monkeypatch):
     counted = []
 
+    def record(name, frame):
+        where = frame.f_code.co_filename.replace(os.sep, "/")
+        if counting_on and where.endswith(STEP_CODE) and frame.f_code.co_name not in HOST_DRAWS:
+            counted.append(f"{name} in {frame.f_code.co_name} ({Path(where).name}:{frame.f_lineno})")
+
     def counting(name, original):
         def read(self, *args, **kwargs):
-            caller = sys._getframe(1)
-            where = caller.f_code.co_filename.replace(os.sep, "/")
-            if where.endswith(STEP_CODE) and caller.f_code.co_name not in HOST_DRAWS and counting_on:
-                counted.append(f"{name} in {caller.f_code.co_name} ({Path(where).name}:{caller.f_lineno})")
+            record(name, sys._getframe(1))
             return original(self, *args, **kwargs)
         return read
 
+    def copying(name, original):  # a tensor made from Python numbers on the GPU: a blocking copy from the host
+        def make(data, *args, **kwargs):
+            if not isinstance(data, torch.Tensor):
+                record(name, sys._getframe(1))
+            return original(data, *args, **kwargs)
+        return make
+
     for name in READS:
         monkeypatch.setattr(torch.Tensor, name, counting(name, getattr(torch.Tensor, name)))
+    for name in ("tensor", "as_tensor"):
+        monkeypatch.setattr(torch, name, copying(name, getattr(torch, name)))
     counting_on, steps = False, []
     real_epoch = train_module.train_epoch
 
