@@ -29,7 +29,7 @@ from pathlib import Path
 
 from finetune.errors import UserError
 
-COMMANDS = ["finetune.toydata", "finetune.checkdata", "finetune.train", "finetune.predict", "finetune.ablate", "finetune.demo"]
+COMMANDS = ["make_toy_data", "check_data", "train", "predict", "ablate", "demo"]  # modules of finetune.commands
 DEBUG_ENV = "FINETUNE_DEBUG"
 USAGE_ERROR, INTERRUPTED, BUG = 2, 130, 1
 
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help=debug_help)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(name).add_parser(sub)
+        importlib.import_module(f"finetune.commands.{name}").add_parser(sub)
     for command in sub.choices.values():  # `--debug` after the command works too
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
     return parser
@@ -88,7 +88,7 @@ def print_error(err: BaseException, file=None) -> None:
 
 
 def _interrupted_note(args: argparse.Namespace) -> str:
-    from finetune.checkpoint import CHECKPOINT
+    from finetune.training.checkpoint import CHECKPOINT
 
     command = getattr(args, "command", None)
     if command == "train" and getattr(args, "out", None):

@@ -20,7 +20,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from .errors import ConfigError
+from finetune.errors import ConfigError
 
 
 @dataclass

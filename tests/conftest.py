@@ -10,3 +10,15 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def toy_dataset(tmp_path_factory):
+    """A factory: `toy_dataset(classes=3, clips_per_class=6, ...)` writes the synthetic action clips in the
+    competition's layout into a fresh temporary folder and returns its path (finetune's make-toy-data)."""
+    from finetune.commands.make_toy_data import write_toy_dataset
+
+    def make(**kwargs):
+        return write_toy_dataset(tmp_path_factory.mktemp("toy") / "data", **kwargs)
+
+    return make

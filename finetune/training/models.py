@@ -6,7 +6,7 @@
                  an official .pth, a pretraining checkpoint, or our own; the K400 head
                  is replaced by a fresh 51-class head (initialised x 0.001).
   tiny           the lesson-sized VideoViT, for the CPU demo and the tests.
-  vit_*_frames   the organizers' per-frame image ViT (finetune.frame_vit).
+  vit_*_frames   the organizers' per-frame image ViT (finetune.training.frame_vit).
 
 A checkpoint of ours stores `model_spec(model)`, the architecture as plain
 numbers, so `predict` and `--resume` rebuild the network without the original
@@ -18,12 +18,12 @@ from pathlib import Path
 
 from torch import nn
 
-from .errors import ConfigError, RunError
+from finetune.errors import ConfigError, RunError
 
 from videomae import VideoMAEConfig, VideoViT, videovit_base, videovit_tiny
 from vit import ViT, ViTConfig
 
-from .frame_vit import SIZES, FrameViT, frame_vit
+from finetune.training.frame_vit import SIZES, FrameViT, frame_vit
 
 VIDEO_MODELS = ("videovit_base", "tiny")
 MODELS = VIDEO_MODELS + tuple(SIZES)

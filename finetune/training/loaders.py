@@ -5,13 +5,13 @@
   resumed run and `predict` see the same split.
 - Exp 1 ("vanilla") trains on the evaluation transform: resize + centre crop, the
   middle frame of each segment, nothing random. From Exp 2 on, the training set
-  draws ONE crop/flip per clip (finetune.transforms) and jittered frame indices.
+  draws ONE crop/flip per clip (finetune.data.transforms) and jittered frame indices.
 - The augmentation of sample i in epoch e depends only on (seed, e, i), and the
   order on (seed, e) (`StepBatchSampler`): a run resumed mid-epoch, even with
   another number of processes, trains on exactly the clips the killed run had left.
 - Workers ship uint8 and live for the whole run (`persistent_workers`); pinned
   host memory lets the copy to the GPU overlap the compute (`non_blocking`);
-  normalising and the TTA crops happen on the GPU (finetune.batch).
+  normalising and the TTA crops happen on the GPU (finetune.data.batch).
 """
 import os
 from pathlib import Path
@@ -19,14 +19,14 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Subset
 
-from .config import VIEWS
-from .batch import collate_eval
-from .dataset import VideoClipDataset
-from .distributed import Dist, StepBatchSampler
-from .errors import ConfigError
-from .layout import Clip
-from .split import grouped_split, load_split, save_split
-from .transforms import HALF_MEAN, HALF_STD, IMAGENET_MEAN, IMAGENET_STD, AugConfig
+from finetune.config import VIEWS
+from finetune.data.batch import collate_eval
+from finetune.data.dataset import VideoClipDataset
+from finetune.training.distributed import Dist, StepBatchSampler
+from finetune.errors import ConfigError
+from finetune.data.layout import Clip
+from finetune.data.split import grouped_split, load_split, save_split
+from finetune.data.transforms import HALF_MEAN, HALF_STD, IMAGENET_MEAN, IMAGENET_STD, AugConfig
 
 MAX_WORKERS = 8  # JPEG decoding of ~30 clips/s per GPU needs a few cores; more only adds start-up time
 

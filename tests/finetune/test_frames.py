@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from finetune import checkdata, decode, layout
+from finetune.commands import check_data as checkdata
+from finetune.data import decode, layout
 from finetune.errors import DataError
 
 

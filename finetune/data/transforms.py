@@ -30,7 +30,7 @@ import torch
 from einops import rearrange
 from PIL import Image
 
-from finetune.randaug import colour_jitter, rand_augment
+from finetune.data.randaug import colour_jitter, rand_augment
 from videomae.config import IMAGENET_MEAN, IMAGENET_STD  # noqa: F401  re-exported: VideoMAE K400's pre-processing
 
 HALF_MEAN = (0.5, 0.5, 0.5)             # timm vit_small_patch16_224 (organizers' baseline)

@@ -5,13 +5,13 @@ import json
 import pytest
 import torch
 
-from finetune.checkpoint import load_checkpoint
+from finetune.training.checkpoint import load_checkpoint
 from finetune.config import apply_overrides, get_preset
-from finetune.engine import NonFiniteLoss
+from finetune.training.engine import NonFiniteLoss
 from finetune.errors import RunError
-from finetune.predict import predict
-from finetune.toydata import write_toy_dataset
-from finetune.train import train
+from finetune.commands.predict import predict
+from finetune.commands.make_toy_data import write_toy_dataset
+from finetune.commands.train import train
 
 TINY = ["model=tiny", "num_frames=4", "image_size=16", "resize=16", "num_workers=0", "batch_size=2",
         "accum_steps=2", "epochs=2", "stage2_epochs=1", "warmup_epochs=0.5", "lr=1e-3", "hflip=0", "tta=tta3",
@@ -22,9 +22,9 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return write_toy_dataset(tmp_path_factory.mktemp("toy") / "data", classes=3, clips_per_class=6, test_clips=5,
-                             height=24, width=32, frames=(4, 8), seed=1)
+def data(toy_dataset):
+    return toy_dataset(classes=3, clips_per_class=6, test_clips=5,
+                       height=24, width=32, frames=(4, 8), seed=1)
 
 
 def tiny(*extra):
@@ -95,7 +95,7 @@ def test_non_finite_steps_are_skipped_then_stop_the_run_and_keep_the_last_good_c
 
 
 def test_ablate_runs_presets_once_and_tabulates(data, tmp_path, capsys):
-    from finetune.ablate import ablate
+    from finetune.commands.ablate import ablate
 
     settings = TINY + ["epochs=1", "stage2_epochs=0", "limit_train_batches=2"]
     text = ablate(data, None, tmp_path, presets=["exp1", "exp3"], overrides=settings)

@@ -17,9 +17,9 @@ from torch.utils.data import DataLoader
 
 from videomae import tube_mask, videomae_tiny
 
-from .dataset import VideoClipDataset
-from .layout import list_train_clips
-from .transforms import IMAGENET_MEAN, IMAGENET_STD, AugConfig, normalize
+from finetune.data.dataset import VideoClipDataset
+from finetune.data.layout import list_train_clips
+from finetune.data.transforms import IMAGENET_MEAN, IMAGENET_STD, AugConfig, normalize
 
 
 def pretrain_toy(data, out, epochs: int = 8, num_frames: int = 8, image_size: int = 48, batch_size: int = 8,

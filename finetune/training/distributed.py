@@ -26,7 +26,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import Sampler
 
-from .errors import DataError
+from finetune.errors import DataError
 
 
 @dataclass

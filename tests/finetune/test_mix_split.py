@@ -1,4 +1,4 @@
-"""finetune.mixup and finetune.split: soft targets, mixing properties, grouped stratified split."""
+"""finetune.training.mixup and finetune.data.split: soft targets, mixing properties, grouped stratified split."""
 from pathlib import Path
 
 import numpy as np
@@ -6,10 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from finetune.layout import Clip
+from finetune.data.layout import Clip
 from finetune.errors import RunError
-from finetune.mixup import cutmix, label_smoothing, mix_batch, mixup, one_hot, soft_target_cross_entropy
-from finetune.split import group_of, grouped_split, load_split, save_split
+from finetune.training.mixup import cutmix, label_smoothing, mix_batch, mixup, one_hot, soft_target_cross_entropy
+from finetune.data.split import group_of, grouped_split, load_split, save_split
 
 
 def test_one_hot_and_range_error():

@@ -27,15 +27,15 @@ import sys
 
 import torch
 
-from . import config as C
-from .checkpoint import load_checkpoint
-from .decode import BadFrameLog
-from .distributed import Dist
-from .engine import choose_precision, predict_probs
-from .errors import DataError, RunError
-from .layout import TRAIN_DIR, find_data_root, list_test_clips, list_train_clips
-from .loaders import eval_dataset, eval_loader, mean_std
-from .models import model_from_spec
+from finetune import config as C
+from finetune.training.checkpoint import load_checkpoint
+from finetune.data.decode import BadFrameLog
+from finetune.training.distributed import Dist
+from finetune.training.engine import choose_precision, predict_probs
+from finetune.errors import DataError, RunError
+from finetune.data.layout import TRAIN_DIR, find_data_root, list_test_clips, list_train_clips
+from finetune.training.loaders import eval_dataset, eval_loader, mean_std
+from finetune.training.models import model_from_spec
 
 
 def read_labels(root: Path) -> dict[int, str] | None:

@@ -1,6 +1,6 @@
 """`python -m finetune demo`: the whole competition pipeline on a laptop CPU, no download (seed IV).
 
-    1. write a toy dataset in the competition layout     (finetune.toydata: motion-defined classes)
+    1. write a toy dataset in the competition layout     (finetune.commands.make_toy_data: motion-defined classes)
     2. pretrain a tiny VideoMAE on its training clips    (stands in for the Kinetics-400 weights)
     3. fine-tune it with the seed's recipe               (`exp1` and `exp4` on a tiny model and tiny clips)
     4. predict the test clips with TTA                   -> submission.csv (id,class)
@@ -22,12 +22,12 @@ from pathlib import Path
 
 import torch
 
-from . import config as C
-from .ablate import write_report
-from .predict import predict
-from .pretrain_toy import pretrain_toy
-from .toydata import write_toy_dataset
-from .train import train
+from finetune import config as C
+from finetune.commands.ablate import write_report
+from finetune.commands.predict import predict
+from finetune.commands.pretrain_toy import pretrain_toy
+from finetune.commands.make_toy_data import write_toy_dataset
+from finetune.commands.train import train
 
 # square frames: a centre crop of a 4:3 frame would cut off the left/right motions
 TOY = dict(classes=10, clips_per_class=160, test_clips=200, height=32, width=32, frames=(8, 16))

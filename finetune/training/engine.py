@@ -35,12 +35,12 @@ from einops import rearrange
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from .batch import eval_input, train_input
-from .distributed import Dist, all_sum
-from .errors import UserError
-from .mixup import mix_batch, soft_target_cross_entropy
-from .progress import progress
-from .schedule import set_lr
+from finetune.data.batch import eval_input, train_input
+from finetune.training.distributed import Dist, all_sum
+from finetune.errors import UserError
+from finetune.training.mixup import mix_batch, soft_target_cross_entropy
+from finetune.progress import progress
+from finetune.training.schedule import set_lr
 
 
 class NonFiniteLoss(UserError, RuntimeError):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from finetune.layout import Clip
+from finetune.data.layout import Clip
 from finetune.errors import ConfigError, RunError
 
 _TRAILING_N = re.compile(r"_\d+$")

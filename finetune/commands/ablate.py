@@ -15,10 +15,10 @@ making training HARDER (train acc drops to ~90%) while validation rises.
 import json
 from pathlib import Path
 
-from . import config as C
-from .checkpoint import CHECKPOINT
-from .frame_vit import SIZES as FRAME_MODELS
-from .train import SUMMARY, train
+from finetune import config as C
+from finetune.training.checkpoint import CHECKPOINT
+from finetune.training.frame_vit import SIZES as FRAME_MODELS
+from finetune.commands.train import SUMMARY, train
 
 # The seed's numbers (the course notes' ablation table): private-test accuracy of the same rows on the real data.
 SEED_TEST_ACC = {"vit-s-frames": 0.6922, "vit-b-frames": 0.7373, "exp1": 0.8176, "exp2": 0.8373, "exp3": 0.8431,

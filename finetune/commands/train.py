@@ -22,19 +22,19 @@ from pathlib import Path
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from . import config as C
-from .checkpoint import CHECKPOINT, atomic_save, load_checkpoint, rng_state, set_rng_state
-from .decode import BadFrameLog, read_bad_frames
-from .distributed import barrier, gather, setup, teardown
-from .engine import (NonFiniteLoss, StopRun, choose_precision, evaluate, make_loss_fn, make_scaler, peak_memory_gb,
+from finetune import config as C
+from finetune.training.checkpoint import CHECKPOINT, atomic_save, load_checkpoint, rng_state, set_rng_state
+from finetune.data.decode import BadFrameLog, read_bad_frames
+from finetune.training.distributed import barrier, gather, setup, teardown
+from finetune.training.engine import (NonFiniteLoss, StopRun, choose_precision, evaluate, make_loss_fn, make_scaler, peak_memory_gb,
                      sdpa_backend, train_epoch)
-from .errors import RunError
-from .layout import list_train_clips
-from .loaders import eval_dataset, eval_loader, mean_std, split_clips, train_dataset, train_loader
-from .models import build_model, model_from_spec, model_spec
-from .optim import build_optimizer
-from .runlog import append_metrics, plot_curves, read_metrics
-from .schedule import make_schedule, set_lr
+from finetune.errors import RunError
+from finetune.data.layout import list_train_clips
+from finetune.training.loaders import eval_dataset, eval_loader, mean_std, split_clips, train_dataset, train_loader
+from finetune.training.models import build_model, model_from_spec, model_spec
+from finetune.training.optim import build_optimizer
+from finetune.training.runlog import append_metrics, plot_curves, read_metrics
+from finetune.training.schedule import make_schedule, set_lr
 
 SUMMARY = "summary.json"
 BAD_FRAMES = "bad_frames.txt"

@@ -17,7 +17,7 @@ Files the operating system leaves behind (.DS_Store, Thumbs.db, __MACOSX, ._x.jp
 are not data: they are only counted in the summary.
 Exit code 1 if there is any error (or any warning with --strict), else 0, with
 a one-screen summary: classes, clips, frames per clip min/median/max, frame
-namings (see finetune.layout.frame_naming), sizes.
+namings (see finetune.data.layout.frame_naming), sizes.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from finetune.layout import TEST_DIR, TRAIN_DIR, DataNotFoundError, find_data_root, frame_naming, frame_number, is_litter, scan_clip
+from finetune.data.layout import TEST_DIR, TRAIN_DIR, DataNotFoundError, find_data_root, frame_naming, frame_number, is_litter, scan_clip
 from finetune.progress import progress as track
 
 GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
@@ -209,10 +209,10 @@ def _run(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m finetune.checkdata DATA`: the same command on its own, without loading the training code."""
+    """`python -m finetune.commands.check_data DATA`: the same command on its own, without loading the training code."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m finetune.checkdata", description=DESCRIPTION)
+    parser = argparse.ArgumentParser(prog="python -m finetune.commands.check_data", description=DESCRIPTION)
     _add_arguments(parser)
     return _run(parser.parse_args(argv))
 

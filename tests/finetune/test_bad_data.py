@@ -7,14 +7,14 @@ import shutil
 import pytest
 import torch
 
-from finetune.checkpoint import CHECKPOINT, load_checkpoint
+from finetune.training.checkpoint import CHECKPOINT, load_checkpoint
 from finetune.config import apply_overrides, get_preset
-from finetune.decode import read_bad_frames
+from finetune.data.decode import read_bad_frames
 from finetune.errors import RunError
-from finetune.layout import list_frames, list_test_clips, list_train_clips
-from finetune.predict import predict
-from finetune.toydata import write_toy_dataset
-from finetune.train import BAD_FRAMES, train
+from finetune.data.layout import list_frames, list_test_clips, list_train_clips
+from finetune.commands.predict import predict
+from finetune.commands.make_toy_data import write_toy_dataset
+from finetune.commands.train import BAD_FRAMES, train
 
 TINY = ["model=tiny", "num_frames=4", "image_size=16", "resize=16", "num_workers=0", "batch_size=2", "epochs=1",
         "stage2_epochs=0", "hflip=0", "val_fraction=0.2", "lr=1e-3", "tta=tta3"]

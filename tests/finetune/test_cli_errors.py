@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from finetune import cli
-from finetune.toydata import write_toy_dataset
+from finetune.commands.make_toy_data import write_toy_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["model=tiny", "num_frames=4", "image_size=16", "resize=16", "num_workers=0", "batch_size=2", "epochs=1",
@@ -173,7 +173,7 @@ def test_vit_lesson_bad_weights_fail_before_the_lesson(tmp_path, kind):
 # -- in-process: how main() sorts what it catches ---------------------------------
 def _main_with(monkeypatch, func, argv=("make-toy-data", "x")):
     """cli.main(argv) with the command's function replaced by `func`."""
-    module = {"make-toy-data": "finetune.toydata", "train": "finetune.train"}[argv[0]]
+    module = {"make-toy-data": "finetune.commands.make_toy_data", "train": "finetune.commands.train"}[argv[0]]
     monkeypatch.setattr(f"{module}._run", func)  # add_parser binds `_run` when main builds the parser
     monkeypatch.delenv(cli.DEBUG_ENV, raising=False)
     return cli.main(list(argv))

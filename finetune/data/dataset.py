@@ -1,9 +1,9 @@
 """`VideoClipDataset`: clip folder -> sampled, augmented uint8 clip, in the model's (C, T, H, W) layout.
 
-One sample = sample indices (finetune.sampling) -> decode only those frames
-(finetune.decode) -> one consistent spatial transform for the whole clip
-(finetune.transforms). Samples stay uint8: normalising (and, for evaluation,
-cutting the TTA views) happens on the GPU after the copy (finetune.batch).
+One sample = sample indices (finetune.data.sampling) -> decode only those frames
+(finetune.data.decode) -> one consistent spatial transform for the whole clip
+(finetune.data.transforms). Samples stay uint8: normalising (and, for evaluation,
+cutting the TTA views) happens on the GPU after the copy (finetune.data.batch).
 
 Modes
 - train=True: a random crop/flip/colour decision per clip, jittered indices;
@@ -11,7 +11,7 @@ Modes
   Exp 1, "vanilla"): the evaluation transform instead, nothing random.
 - train=False: resize the short side, then (region uint8 (K, 3, T, h, w), label_or_id):
   for K temporal clips, the part of the frame the `views` crops cover
-  (`transforms.eval_region`; 1 view: the centre square); `finetune.batch.eval_input`
+  (`transforms.eval_region`; 1 view: the centre square); `finetune.data.batch.eval_input`
   cuts the views out of it on the device.
 
 Bad data never stops a run: a frame that cannot be decoded is replaced by the
@@ -38,10 +38,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from finetune.decode import BadFrameLog, UnreadableClip, read_clip
-from finetune.layout import Clip, list_frames
-from finetune.sampling import sample_indices, temporal_offsets
-from finetune.transforms import AugConfig, eval_region, train_transform
+from finetune.data.decode import BadFrameLog, UnreadableClip, read_clip
+from finetune.data.layout import Clip, list_frames
+from finetune.data.sampling import sample_indices, temporal_offsets
+from finetune.data.transforms import AugConfig, eval_region, train_transform
 
 
 @dataclass

@@ -5,21 +5,19 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from finetune.dataset import VideoClipDataset
-from finetune.decode import UnreadableClip, read_clip
+from finetune.data.dataset import VideoClipDataset
+from finetune.data.decode import UnreadableClip, read_clip
 from finetune.errors import DataError
-from finetune.layout import CLASSES_HMDB51, find_data_root, list_frames, list_test_clips, list_train_clips
-from finetune.sampling import sample_indices, temporal_offsets
-from finetune.toydata import write_toy_dataset
-from finetune.transforms import AugConfig, eval_views, train_transform
+from finetune.data.layout import CLASSES_HMDB51, find_data_root, list_frames, list_test_clips, list_train_clips
+from finetune.data.sampling import sample_indices, temporal_offsets
+from finetune.data.transforms import AugConfig, eval_views, train_transform
 
 K = 3
 
 
 @pytest.fixture(scope="module")
-def toy(tmp_path_factory):
-    root = tmp_path_factory.mktemp("toy") / "data"
-    return write_toy_dataset(root, classes=K, clips_per_class=2, test_clips=12, seed=1, frames=(5, 8))
+def toy(toy_dataset):
+    return toy_dataset(classes=K, clips_per_class=2, test_clips=12, seed=1, frames=(5, 8))
 
 
 # ---- layout -------------------------------------------------------------------------------
@@ -121,8 +119,8 @@ def test_tta6_views_are_three_crops_and_their_mirrors():
 def test_eval_region_ships_fewer_bytes_and_the_device_cuts_the_same_views():
     """The worker ships the region the crops span; eval_input cuts, mirrors and normalises it on the device
     exactly as the CPU path would, also for a batch of clips with different aspect ratios."""
-    from finetune.batch import collate_eval, eval_input
-    from finetune.transforms import IMAGENET_MEAN, IMAGENET_STD, eval_region, normalize
+    from finetune.data.batch import collate_eval, eval_input
+    from finetune.data.transforms import IMAGENET_MEAN, IMAGENET_STD, eval_region, normalize
 
     wide, _ = _frames_with_offsets(t=3, h=120, w=180)
     tall, _ = _frames_with_offsets(t=3, h=150, w=100)

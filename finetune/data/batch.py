@@ -20,7 +20,7 @@ import torch
 from einops import rearrange
 from torch.utils.data import default_collate
 
-from .transforms import normalize, views_of
+from finetune.data.transforms import normalize, views_of
 
 
 def collate_eval(samples: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from finetune.config import PRESETS, TrainConfig, apply_overrides, get_preset, validate
-from finetune.frame_vit import frame_vit
-from finetune.optim import build_optimizer, layer_id, param_groups
-from finetune.schedule import Schedule, make_schedule, set_lr
+from finetune.training.frame_vit import frame_vit
+from finetune.training.optim import build_optimizer, layer_id, param_groups
+from finetune.training.schedule import Schedule, make_schedule, set_lr
 
 
 def _tiny_frames(num_classes=5):

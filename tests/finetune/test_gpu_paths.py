@@ -10,14 +10,13 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-import finetune.engine as engine
-import finetune.train as train_module
-from finetune.checkpoint import load_checkpoint
+import finetune.training.engine as engine
+import finetune.commands.train as train_module
+from finetune.training.checkpoint import load_checkpoint
 from finetune.config import apply_overrides, get_preset
-from finetune.distributed import Dist, StepBatchSampler
-from finetune.engine import choose_precision, make_scaler
-from finetune.toydata import write_toy_dataset
-from finetune.train import train
+from finetune.training.distributed import Dist, StepBatchSampler
+from finetune.training.engine import choose_precision, make_scaler
+from finetune.commands.train import train
 
 TINY = ["model=tiny", "num_frames=4", "image_size=16", "resize=16", "num_workers=0", "batch_size=2", "hflip=0",
         "val_fraction=0.2", "lr=1e-3", "drop_path=0.1", "tta=center"]
@@ -27,9 +26,9 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return write_toy_dataset(tmp_path_factory.mktemp("toy") / "data", classes=3, clips_per_class=6, test_clips=2,
-                             height=24, width=32, frames=(4, 6), seed=3)
+def data(toy_dataset):
+    return toy_dataset(classes=3, clips_per_class=6, test_clips=2,
+                       height=24, width=32, frames=(4, 6), seed=3)
 
 
 def tiny(*extra, preset="exp3"):
@@ -98,7 +97,7 @@ def test_overflowing_steps_are_skipped_and_the_run_goes_on(data, tmp_path, monke
 # Counted where the training step handles batch, model and loss; not counted: the host-side random
 # draws from CPU generators (Mixup's lambda and CutMix's box: `_beta`, `cutmix_box`), which involve no GPU.
 READS = ("item", "tolist", "__bool__", "__float__", "__int__", "cpu", "numpy")
-STEP_CODE = ("finetune/engine.py", "finetune/batch.py", "finetune/transforms.py", "finetune/mixup.py")
+STEP_CODE = ("finetune/training/engine.py", "finetune/data/batch.py", "finetune/data/transforms.py", "finetune/training/mixup.py")
 HOST_DRAWS = ("_beta", "cutmix_box")
 
 
@@ -230,7 +229,7 @@ def test_a_run_saved_by_n_processes_resumes_on_m(data, tmp_path, saved_on, resum
 def test_saved_bytes_count_shrinks_with_checkpointing_and_grows_with_math_attention():
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    from finetune.memory import per_clip_bytes, saved_bytes
+    from finetune.training.memory import per_clip_bytes, saved_bytes
     from videomae import videovit_tiny
 
     torch.manual_seed(0)

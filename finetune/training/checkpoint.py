@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import RunError
+from finetune.errors import RunError
 
 CHECKPOINT = "checkpoint.pt"  # the single checkpoint of a run folder: the latest good state
 

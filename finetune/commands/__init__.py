@@ -1,0 +1,1 @@
+"""One module per `python -m finetune` command; each defines `add_parser(subparsers)`."""
