@@ -1,4 +1,4 @@
-"""Training memory of VideoMAE ViT-B, counted on a CPU: bytes autograd saves per clip (finetune.memory).
+"""Training memory of VideoMAE ViT-B, counted on a CPU: bytes autograd saves per clip (finetune.training.memory).
 
 For 16x224 (and 8x224) clips under 16-bit autocast (bf16 and fp16 save the same
 bytes), with and without gradient checkpointing, and with the attention math
@@ -24,7 +24,7 @@ from contextlib import nullcontext
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from finetune.memory import per_clip_bytes
+from finetune.training.memory import per_clip_bytes
 from videomae import videovit_base
 
 GIB = 2**30

@@ -24,9 +24,9 @@ import time
 import torch
 from torch.utils.data import DataLoader
 
-from finetune.dataset import VideoClipDataset
-from finetune.layout import list_train_clips
-from finetune.toydata import write_toy_dataset
+from finetune.data.dataset import VideoClipDataset
+from finetune.data.layout import list_train_clips
+from finetune.commands.make_toy_data import write_toy_dataset
 
 
 def clips_per_second(ds: VideoClipDataset, workers: int, batch: int, clips: int) -> tuple[float, float]:
