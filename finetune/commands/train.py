@@ -17,6 +17,7 @@ same effective batch and lr schedule.
 import json
 import math
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -26,8 +27,8 @@ from finetune import config as C
 from finetune.training.checkpoint import CHECKPOINT, atomic_save, load_checkpoint, rng_state, set_rng_state
 from finetune.data.decode import BadFrameLog, read_bad_frames
 from finetune.training.distributed import barrier, gather, setup, teardown
-from finetune.training.engine import (NonFiniteLoss, StopRun, choose_precision, evaluate, make_loss_fn, make_scaler, peak_memory_gb,
-                     sdpa_backend, train_epoch)
+from finetune.training.engine import (NonFiniteLoss, StopRun, Trainer, TrainState, choose_precision, evaluate,
+                                     make_loss_fn, make_scaler, peak_memory_gb, sdpa_backend, train_epoch)
 from finetune.errors import RunError
 from finetune.data.layout import list_train_clips
 from finetune.training.loaders import eval_dataset, eval_loader, mean_std, split_clips, train_dataset, train_loader
@@ -104,12 +105,12 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
     dtype = choose_precision(cfg.precision, d.device)
     scaler = make_scaler(dtype, d.device)
     generator = torch.Generator().manual_seed(cfg.seed * 1000 + d.rank)  # Mixup draws
-    state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "bad_steps": 0}
+    state = TrainState()
     if ckpt:
         optimizer.load_state_dict(ckpt["optimizer"])
         if scaler.is_enabled() and ckpt.get("scaler"):
             scaler.load_state_dict(ckpt["scaler"])
-        state.update(ckpt["state"])
+        state = TrainState(**ckpt["state"])
         if d.rank < len(ckpt["rng"]):  # a process the saved run did not have keeps its fresh seeds
             set_rng_state(ckpt["rng"][d.rank], generator, d.device)
     if d.main:
@@ -118,42 +119,42 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
               f"{d.device}; precision {precision_name(dtype)}{' + loss scaling' if scaler.is_enabled() else ''}, "
               f"attention kernel {sdpa_backend(d.device, dtype)}; {per_step} clips per step ({micro} micro-batch(es) "
               f"of {cfg.batch_size} per process), peak lr {peak_lr:.3g}, {steps_per_epoch} steps/epoch"
-              + (f"; resuming at epoch {state['epoch'] + 1}, step {state['step_in_epoch']}" if ckpt else ""), flush=True)
+              + (f"; resuming at epoch {state.epoch + 1}, step {state.step_in_epoch}" if ckpt else ""), flush=True)
 
     def save(st):
         rngs = gather(rng_state(generator, d.device), d)  # every process's random state: each resumes its own
         if d.main:
             atomic_save({"model": model.state_dict(), "model_spec": spec, "optimizer": optimizer.state_dict(),
-                         "scaler": scaler.state_dict() if scaler.is_enabled() else None, "state": dict(st),
+                         "scaler": scaler.state_dict() if scaler.is_enabled() else None, "state": asdict(st),
                          "clips_per_step": per_step, "rng": rngs, "config": C.to_dict(cfg), "classes": classes,
                          "class_counts": class_counts(tr_clips, len(classes)), "preset": preset}, run / CHECKPOINT)
 
     def on_step(st):
         # mid-epoch, save only after a good step: a resumed run then retries the skipped ones
-        if (cfg.save_every and st["global_step"] % cfg.save_every == 0 and st["step_in_epoch"] < steps_per_epoch
-                and st["bad_steps"] == 0):
+        if (cfg.save_every and st.global_step % cfg.save_every == 0 and st.step_in_epoch < steps_per_epoch
+                and st.bad_steps == 0):
             save(st)
-        if cfg.stop_after_steps and st["global_step"] >= cfg.stop_after_steps:
-            raise StopRun(f"stopped after {st['global_step']} optimizer steps (stop_after_steps)")
+        if cfg.stop_after_steps and st.global_step >= cfg.stop_after_steps:
+            raise StopRun(f"stopped after {st.global_step} optimizer steps (stop_after_steps)")
 
-    loss_fn = make_loss_fn(cfg, len(classes), generator)
+    trainer = Trainer(net, optimizer, scaler, schedule, make_loss_fn(cfg, len(classes), generator), cfg, d, dtype,
+                      norm)
     seen, record, times = [], {}, []
     try:
-        while state["epoch"] < cfg.epochs:
-            epoch = state["epoch"]
-            sampler.set_epoch(epoch, start_step=state["step_in_epoch"])
+        while state.epoch < cfg.epochs:
+            epoch = state.epoch
+            sampler.set_epoch(epoch, start_step=state.step_in_epoch)
             seen += [tr_clips[i].name for step in sampler.steps() for micro in step for i in micro]  # this process's
-            set_lr(optimizer, schedule.lr(min(state["global_step"], schedule.total_steps - 1)))
-            stats = train_epoch(net, loader, sampler, optimizer, scaler, schedule, state, cfg, d, dtype, loss_fn, norm,
-                                on_step)
-            record = {"epoch": epoch, "stage": schedule.stage(state["global_step"] - 1), "global_step":
-                      state["global_step"], "lr": schedule.lr(state["global_step"] - 1), **stats}
+            set_lr(optimizer, schedule.lr(min(state.global_step, schedule.total_steps - 1)))
+            stats = train_epoch(trainer, loader, sampler, state, on_step)
+            record = {"epoch": epoch, "stage": schedule.stage(state.global_step - 1), "global_step":
+                      state.global_step, "lr": schedule.lr(state.global_step - 1), **stats}
             if val_loader is not None and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
-                val = evaluate(net, val_loader, d, dtype, cfg.image_size, 1, norm)
+                val = evaluate(trainer, val_loader)
                 record.update(val_loss=val["loss"], val_acc=val["acc"])
             record["peak_mem_gb"], record["mem_kind"] = peak_memory_gb(d.device)
             times.append(stats["train_time_s"])
-            state.update(epoch=epoch + 1, step_in_epoch=0)
+            state.epoch, state.step_in_epoch = epoch + 1, 0
             save(state)  # always: a skipped step leaves the weights as they were, and predict needs the last epoch
             if d.main:
                 append_metrics(run, record)
@@ -166,10 +167,10 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
     except StopRun as stop:
         if d.main:
             print(stop, flush=True)
-        return {"stopped": True, "global_step": state["global_step"], "seen": seen}
+        return {"stopped": True, "global_step": state.global_step, "seen": seen}
     if not record:  # resumed after the last epoch had been saved: take the logged numbers
         record = (read_metrics(run) or [{}])[-1]
-    summary = {"preset": preset, "model": cfg.model, "epochs": cfg.epochs, "global_step": state["global_step"],
+    summary = {"preset": preset, "model": cfg.model, "epochs": cfg.epochs, "global_step": state.global_step,
                "steps_per_epoch": steps_per_epoch, "train_acc": record.get("train_acc"),
                "val_acc": record.get("val_acc"), "time_per_epoch_s": sum(times) / max(len(times), 1),
                "clips_per_s": record.get("clips_per_s"), "peak_mem_gb": record.get("peak_mem_gb"),
@@ -179,7 +180,7 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
     if val_loader is not None and cfg.tta != "center":
         views = C.VIEWS[cfg.tta]
         tta_loader = eval_loader(eval_dataset(va_clips, cfg, cfg.tta, bad_log), cfg, d, views)
-        summary["tta_acc"] = evaluate(net, tta_loader, d, dtype, cfg.image_size, views, norm, desc=cfg.tta)["acc"]
+        summary["tta_acc"] = evaluate(trainer, tta_loader, views, desc=cfg.tta)["acc"]
     if d.main:
         bad = read_bad_frames(run / BAD_FRAMES)
         summary["bad_frames"] = sum(kind == "frame" for kind, _, _ in bad)

@@ -29,18 +29,22 @@ import resource
 import sys
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from einops import rearrange
+from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from finetune.config import TrainConfig
 from finetune.data.batch import eval_input, train_input
-from finetune.training.distributed import Dist, all_sum
 from finetune.errors import UserError
-from finetune.training.mixup import mix_batch, soft_target_cross_entropy
 from finetune.progress import progress
-from finetune.training.schedule import set_lr
+from finetune.training.distributed import Dist, all_sum
+from finetune.training.mixup import mix_batch, soft_target_cross_entropy
+from finetune.training.schedule import Schedule, set_lr
 
 
 class NonFiniteLoss(UserError, RuntimeError):
@@ -131,33 +135,56 @@ def grad_norm(parameters, max_norm: float) -> torch.Tensor:
     return torch.nn.utils.get_total_norm([p.grad for p in parameters if p.grad is not None])
 
 
-def train_epoch(model, loader, sampler, optimizer, scaler, schedule, state: dict, cfg, d: Dist, dtype,
-                loss_for_batch, mean_std, on_step=None) -> dict:
-    """Train until the end of the epoch, from optimizer step `state['step_in_epoch']` on.
+@dataclass
+class TrainState:
+    """Where a run is; saved in every checkpoint, so `--resume` continues from exactly here."""
+    epoch: int = 0  # epochs finished
+    step_in_epoch: int = 0  # optimizer steps taken in the current epoch
+    global_step: int = 0  # optimizer steps taken in the run (the schedule's clock)
+    bad_steps: int = 0  # steps skipped in a row because the gradients were not finite
+
+
+@dataclass
+class Trainer:
+    """Everything an optimizer step needs, built once per run (commands/train.py)."""
+    net: nn.Module  # what runs the batches: the model, wrapped by DDP and/or torch.compile
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler  # on for fp16 only
+    schedule: Schedule
+    loss_fn: Callable  # (net, videos, labels, stage) -> (loss, targets, logits), from `make_loss_fn`
+    cfg: TrainConfig
+    d: Dist
+    dtype: torch.dtype | None  # autocast dtype, None = fp32
+    mean_std: tuple  # normalisation of the weights, tensors on the device
+
+
+def train_epoch(t: Trainer, loader, sampler, state: TrainState, on_step=None) -> dict:
+    """Train until the end of the epoch, from optimizer step `state.step_in_epoch` on.
 
     `sampler` (the loader's StepBatchSampler) says how many clips each micro-batch of
-    each step holds; `state` (`epoch`, `step_in_epoch`, `global_step`, `bad_steps`) is
-    updated in place after every optimizer step; `on_step(state)` runs after each one.
+    each step holds; `state` is updated in place after every optimizer step, and
+    `on_step(state)` runs after each one.
     """
-    model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
+    cfg, d, optimizer, scaler, schedule = t.cfg, t.d, t.optimizer, t.scaler, t.schedule
+    t.net.train()
+    params = [p for p in t.net.parameters() if p.requires_grad]
     plan = [[len(micro) for micro in step] for step in sampler.steps()]  # this process's clips per micro-batch
     sums = torch.zeros(4, dtype=torch.float64, device=d.device)  # loss x clips, clips with a finite loss, correct, clips
     start, clips = time.perf_counter(), 0
-    bar = progress(total=len(plan), desc=f"epoch {state['epoch'] + 1}/{cfg.epochs}", disable=not d.main,
+    bar = progress(total=len(plan), desc=f"epoch {state.epoch + 1}/{cfg.epochs}", disable=not d.main,
                    unit="step")
     batches = iter(loader)
     optimizer.zero_grad(set_to_none=True)
     for sizes in plan:
-        stage = schedule.stage(state["global_step"])
+        stage = schedule.stage(state.global_step)
         for k, n in enumerate(sizes):
             videos, labels = next(batches)
-            videos = train_input(videos.to(d.device, non_blocking=True), *mean_std)  # uint8 -> normalised float
+            videos = train_input(videos.to(d.device, non_blocking=True), *t.mean_std)  # uint8 -> normalised float
             labels = labels.to(d.device, non_blocking=True)
             last = k == len(sizes) - 1
-            with (model.no_sync() if d.enabled and not last else nullcontext()):  # all-reduce once per step
-                with _autocast(d.device, dtype):
-                    loss, targets, logits = loss_for_batch(model, videos, labels, stage)
+            with (t.net.no_sync() if d.enabled and not last else nullcontext()):  # all-reduce once per step
+                with _autocast(d.device, t.dtype):
+                    loss, targets, logits = t.loss_fn(t.net, videos, labels, stage)
                 scaler.scale(loss * (n / sum(sizes))).backward()  # each clip weighs the same in the step
             with torch.no_grad():
                 hard = targets.argmax(-1) if targets.ndim == 2 else targets
@@ -172,31 +199,31 @@ def train_epoch(model, loader, sampler, optimizer, scaler, schedule, state: dict
         scaler.unscale_(optimizer)  # no-op unless fp16
         if bool(torch.isfinite(grad_norm(params, cfg.clip_grad))):
             optimizer.step()
-            state["bad_steps"] = 0
+            state.bad_steps = 0
         else:
-            state["bad_steps"] = state.get("bad_steps", 0) + 1
+            state.bad_steps += 1
             if d.main:
-                tqdm.write(f"skipped optimizer step {state['global_step'] + 1}: gradients not finite "
-                          f"({state['bad_steps']} in a row)" + (f", loss scale now {scaler.get_scale() / 2:g}"
+                tqdm.write(f"skipped optimizer step {state.global_step + 1}: gradients not finite "
+                          f"({state.bad_steps} in a row)" + (f", loss scale now {scaler.get_scale() / 2:g}"
                                                                 if scaler.is_enabled() else ""), file=sys.stderr)
         scaler.update()  # fp16: halve the scale after a skipped step, grow it after many good ones
         optimizer.zero_grad(set_to_none=True)
-        state["global_step"] += 1
-        state["step_in_epoch"] += 1
-        if state["global_step"] < schedule.total_steps:
-            set_lr(optimizer, schedule.lr(state["global_step"]))
-        if state["bad_steps"] >= cfg.max_bad_steps:
+        state.global_step += 1
+        state.step_in_epoch += 1
+        if state.global_step < schedule.total_steps:
+            set_lr(optimizer, schedule.lr(state.global_step))
+        if state.bad_steps >= cfg.max_bad_steps:
             raise NonFiniteLoss(
-                f"{state['bad_steps']} optimizer steps in a row had non-finite gradients (last: step "
-                f"{state['global_step']}, epoch {state['epoch'] + 1}); expected finite ones. Try a lower lr, "
+                f"{state.bad_steps} optimizer steps in a row had non-finite gradients (last: step "
+                f"{state.global_step}, epoch {state.epoch + 1}); expected finite ones. Try a lower lr, "
                 "--set clip_grad=5 or precision=bf16 (on a GPU that has it); the last good checkpoint is kept.")
         if on_step is not None:
             on_step(state)
         bar.update(1)
-        if state["step_in_epoch"] % cfg.log_every == 0:  # reading the sums is a host sync: not every step
+        if state.step_in_epoch % cfg.log_every == 0:  # reading the sums is a host sync: not every step
             loss_sum, loss_n, correct, count = sums.tolist()
             bar.set_postfix(loss=f"{loss_sum / max(loss_n, 1):.3f}", acc=f"{correct / max(count, 1):.3f}",
-                            lr=f"{schedule.lr(min(state['global_step'], schedule.total_steps - 1)):.2e}",
+                            lr=f"{schedule.lr(min(state.global_step, schedule.total_steps - 1)):.2e}",
                             clips_s=f"{clips / max(time.perf_counter() - start, 1e-9):.1f}")
     bar.close()
     loss_sum, loss_n, correct, count = all_sum(sums, d)
@@ -221,10 +248,12 @@ def predict_probs(model, loader, device: torch.device, dtype, size: int, views: 
         yield keys, probs
 
 
-def evaluate(model, loader, d: Dist, dtype, size: int, views: int, mean_std, desc: str = "val") -> dict:
+def evaluate(t: Trainer, loader, views: int = 1, desc: str = "val") -> dict:
     """Loss (NLL of the averaged probabilities) and accuracy, summed on the device and over processes."""
+    d = t.d
     sums = torch.zeros(3, dtype=torch.float64, device=d.device)  # loss sum, correct, clips
-    for labels, probs in predict_probs(model, loader, d.device, dtype, size, views, mean_std, show=d.main, desc=desc):
+    for labels, probs in predict_probs(t.net, loader, d.device, t.dtype, t.cfg.image_size, views, t.mean_std,
+                                       show=d.main, desc=desc):
         labels = labels.to(d.device, non_blocking=True)
         sums[0] += F.nll_loss(torch.log(probs.clamp_min(1e-8)), labels, reduction="sum")
         sums[1] += (probs.argmax(-1) == labels).sum()

@@ -1,6 +1,5 @@
 """A run survives bad data, and never unpickles code from a run folder or a weights file."""
 import csv
-import json
 import pathlib
 import shutil
 

@@ -8,7 +8,6 @@ import pytest
 from PIL import Image
 
 from finetune.cli import main
-from finetune.commands.make_toy_data import write_toy_dataset
 
 
 @pytest.fixture(scope="module")

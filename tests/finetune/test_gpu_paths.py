@@ -131,14 +131,14 @@ def test_at_most_one_host_sync_per_optimizer_step(data, tmp_path, monkeypatch):
 
     def counted_epoch(*args, **kwargs):
         nonlocal counting_on
-        state = args[6]
-        before = state["global_step"]
+        state = args[3]
+        before = state.global_step
         counting_on = True
         try:
             return real_epoch(*args, **kwargs)
         finally:
             counting_on = False
-            steps.append(state["global_step"] - before)
+            steps.append(state.global_step - before)
 
     monkeypatch.setattr(train_module, "train_epoch", counted_epoch)
     # exp4's first stage mixes (Mixup), its second smooths labels; accumulation 2; logging only per epoch
