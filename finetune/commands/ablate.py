@@ -108,4 +108,9 @@ def add_parser(subparsers) -> None:
                    help=f"presets in order (default: {' '.join(C.ABLATION)})")
     p.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="overrides applied to every preset")
     p.add_argument("--device", default="auto", help="auto (GPU if present) or cpu")
-    p.set_defaults(func=lambda a: ablate(a.data, a.weights, a.out, a.presets, a.set, a.device, a.vit_weights) and 0)
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    ablate(args.data, args.weights, args.out, args.presets, args.set, args.device, args.vit_weights)
+    return 0

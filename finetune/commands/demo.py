@@ -98,4 +98,9 @@ def add_parser(subparsers) -> None:
                               description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="outputs/finetune_demo", help="output folder (default outputs/finetune_demo)")
     p.add_argument("--seed", type=int, default=0, help="seed for the data, the split and the training")
-    p.set_defaults(func=lambda a: demo(a.out, a.seed) and 0)
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    demo(args.out, args.seed)
+    return 0

@@ -21,23 +21,20 @@ import re
 import torch
 from torch import nn
 
-_WRAPPERS = ("module.", "_orig_mod.", "backbone.")  # DDP, torch.compile, the per-frame ViT wrapper
 _EMBEDDING = ("patch_embed", "pos_embed", "cls_token", "mask_token")
 
 
-def _strip(name: str) -> str:
-    changed = True
-    while changed:
-        changed = False
-        for prefix in _WRAPPERS:
-            if name.startswith(prefix):
-                name, changed = name[len(prefix):], True
-    return name
+def _base(name: str) -> str:
+    """The parameter's name inside the ViT: the per-frame model keeps its ViT under `backbone.`.
+
+    The optimizer is built on the plain model, before DDP or torch.compile wrap it, so
+    no `module.` / `_orig_mod.` prefix ever reaches here."""
+    return name.removeprefix("backbone.")
 
 
 def layer_id(name: str, depth: int) -> int:
     """0 for the embedding, i + 1 for `blocks.i.*`, depth + 1 for the rest."""
-    name = _strip(name)
+    name = _base(name)
     if name.startswith(_EMBEDDING):
         return 0
     match = re.match(r"blocks\.(\d+)\.", name)
@@ -48,19 +45,15 @@ def layer_id(name: str, depth: int) -> int:
 
 def wants_weight_decay(name: str, param: torch.Tensor) -> bool:
     """False for norms, biases and every 1-D parameter, and for position/cls tokens."""
-    base = _strip(name)
+    base = _base(name)
     return param.ndim > 1 and not base.startswith(("pos_embed", "cls_token", "mask_token"))
 
 
 def model_depth(model: nn.Module) -> int:
-    """Number of transformer blocks, looked up through the wrappers."""
-    for candidate in (model, getattr(model, "module", None), getattr(model, "_orig_mod", None)):
-        if candidate is None:
-            continue
-        for owner in (candidate, getattr(candidate, "backbone", None)):
-            if owner is not None and isinstance(getattr(owner, "blocks", None), nn.ModuleList):
-                return len(owner.blocks)
-    raise ValueError(f"{type(model).__name__}: expected a `blocks` ModuleList (or `backbone.blocks`), found none")
+    """Number of transformer blocks (VideoViT and FrameViT both expose `blocks`)."""
+    if not isinstance(getattr(model, "blocks", None), nn.ModuleList):
+        raise ValueError(f"{type(model).__name__}: expected a `blocks` ModuleList, found none")
+    return len(model.blocks)
 
 
 def param_groups(model: nn.Module, weight_decay: float, layer_decay: float, head_lr_mult: float = 1.0) -> list[dict]:
@@ -71,7 +64,7 @@ def param_groups(model: nn.Module, weight_decay: float, layer_decay: float, head
         if not param.requires_grad:
             continue
         lid, decay = layer_id(name, depth), wants_weight_decay(name, param)
-        is_head = _strip(name).startswith("head.")
+        is_head = _base(name).startswith("head.")
         key = (lid, decay, is_head)
         if key not in groups:
             scale = layer_decay ** (depth + 1 - lid) * (head_lr_mult if is_head else 1.0)

@@ -17,9 +17,9 @@ def _tiny_frames(num_classes=5):
 def test_layer_id_follows_the_official_numbering():
     depth = 12
     assert layer_id("patch_embed.proj.weight", depth) == 0
-    assert layer_id("module.backbone.pos_embed", depth) == 0
+    assert layer_id("backbone.pos_embed", depth) == 0  # the per-frame ViT
     assert layer_id("blocks.0.attn.qkv.weight", depth) == 1
-    assert layer_id("_orig_mod.blocks.11.mlp.fc2.bias", depth) == 12
+    assert layer_id("blocks.11.mlp.fc2.bias", depth) == 12
     assert layer_id("fc_norm.weight", depth) == 13
     assert layer_id("head.weight", depth) == 13
 
