@@ -18,7 +18,7 @@ narrow, shallow decoder sees all 196 positions. The encoder is a `vit.ViT`
 called through its explicit methods; the decoder blocks come from
 `vit.blocks.build_blocks`. No transformer code lives in this package.
 """
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from einops import repeat
@@ -26,11 +26,11 @@ from torch import nn
 
 from vit import ViT, ViTConfig
 from vit.blocks import build_blocks, init_weights
-from vit.checkpoint import CheckpointError, load_state, read_checkpoint
+from vit.checkpoint import load_state, read_checkpoint
 from vit.patches import patchify
 from vit.pos_embed import sincos_2d
 
-from .checkpoint import MAE_FORMATS, to_ours
+from .checkpoint import MAE_FORMATS, convert_mae
 from .masking import random_masking
 
 
@@ -152,20 +152,12 @@ class MAE(nn.Module):
 
         The fixed position tables saved in the file are loaded as they are, so the
         model computes exactly what the file's model computed. An encoder-only file
-        (e.g. `mae_pretrain_vit_base.pth`) belongs to `vit.ViT.from_pretrained`."""
+        (e.g. `mae_pretrain_vit_base.pth`) belongs to `vit.ViT.from_pretrained`. The
+        names and the config come from `imagemae.checkpoint.convert_mae`."""
         state, config = read_checkpoint(path, MAE_FORMATS)
-        state, fields = to_ours(state, config, source=str(path), heads=heads, decoder_heads=decoder_heads)
-        model = cls(replace(MAEConfig(**fields), **overrides))
-        with torch.no_grad():
-            for key, buffer in (("encoder.pos_embed", model.encoder.pos_embed), ("decoder_pos_embed", model.decoder_pos_embed)):
-                table = state.pop(key, None)
-                if table is not None:
-                    if table.shape != buffer.shape:
-                        raise CheckpointError(
-                            f"{path}: {key} expected shape {tuple(buffer.shape)}, found {tuple(table.shape)}"
-                        )
-                    buffer.copy_(table)
-        load_state(model, state, source=str(path))
+        state, fields = convert_mae(state, config, path, heads=heads, decoder_heads=decoder_heads, **overrides)
+        model = cls(MAEConfig(**fields))
+        load_state(model, state, source=str(path))  # the file's position tables too, as they are
         return model
 
 

@@ -1,16 +1,28 @@
-"""VideoMAE checkpoints in every format people hold, and saving ours as transformers'.
+"""VideoMAE checkpoints in every layout people hold -> ours, and ours -> transformers'.
 
-Formats read (`vit.checkpoint.read_checkpoint` opens the file or directory):
-- HF hub / `save_pretrained` directories: `videomae.embeddings...`,
-  `videomae.encoder.layer.{i}...` (q/k/v split; `q_bias` in files, `query.bias`
-  in a torch.save of a transformers 5 model), `videomae.layernorm`, `fc_norm`,
-  `classifier`, `encoder_to_decoder`, `mask_token`, `decoder.decoder_layers.{i}`.
-- official `.pth` (MCG-NJU/VideoMAE), under 'module' or 'model': fine-tuned
-  `patch_embed / blocks / fc_norm / head`, pretraining `encoder.* / decoder.*`.
-- ours: the official names (VideoViT) or the pretraining names (VideoMAE).
+Layouts read (`vit.checkpoint.read_checkpoint` opens the file or directory):
 
-Everything is first brought to one layout, the official pretraining names plus
-`fc_norm` / `head`; each model then takes the part it needs.
+  common (official pretraining, our VideoMAE)   transformers VideoMAEForPreTraining / ...ForVideoClassification
+  encoder.patch_embed.proj.*                    videomae.embeddings.patch_embeddings.projection.*
+  encoder.blocks.{i}.*                          videomae.encoder.layer.{i}.* (query/key/value split)
+  encoder.norm.*                                videomae.layernorm.* (use_mean_pooling=False)
+  fc_norm.*, head.*                             fc_norm.*, classifier.*
+  encoder_to_decoder.weight, mask_token         (same)
+  decoder.blocks.{i}.*                          decoder.decoder_layers.{i}.*
+  decoder.norm.*, decoder.head.*                (same)
+
+The official fine-tuned files, and our VideoViT, drop the `encoder.` prefix
+(`patch_embed.proj.*`, `blocks.{i}.*`, `fc_norm.*`, `head.*`) and hold no decoder.
+
+transformers' attention bias is `q_bias` / `v_bias` in files and `query.bias` /
+`value.bias` (no key bias) in a torch.save of a transformers 5 model; a bare
+`VideoMAEModel` has no `videomae.` prefix. Official `.pth` files (MCG-NJU/VideoMAE)
+hold the state dict under 'module' or 'model'.
+
+Every layout is first brought to the common one (`_to_common`); the classifier
+then keeps the encoder (official fine-tuned names, `_classifier_names`), the
+pretraining model everything but the classifier. `convert_videomae` does both.
+`save_hf` writes the other way: a directory transformers loads (`hf_config`).
 
 The official files store no head count: it comes from config.json where there
 is one, else from the released models' widths (`vit.checkpoint.RELEASED_HEADS`:
@@ -22,8 +34,8 @@ from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 from vit.checkpoint import (
-    CheckpointError, checkpoint_error, describe, hf_blocks_to_ours, load_state, ours_blocks_to_hf, read_checkpoint,
-    released_heads, strip_prefix,
+    CheckpointError, check_model, count_blocks, describe, hf_blocks_to_ours, ours_blocks_to_hf, released_heads,
+    set_num_classes, strip_prefix,
 )
 
 from .config import VideoMAEConfig
@@ -36,7 +48,7 @@ VIDEO_FORMATS = (
     "(.safetensors / .pth)"
 )
 _DECODER = ("decoder.", "encoder_to_decoder.", "mask_token")
-_HF_NAMES = {  # HF file name prefix -> ours (pretraining layout)
+_HF_NAMES = {  # HF file name prefix -> ours (common layout), outside the layers
     "videomae.embeddings.patch_embeddings.projection.": "encoder.patch_embed.proj.",
     "videomae.layernorm.": "encoder.norm.",
     "classifier.": "head.",
@@ -54,10 +66,8 @@ def _rename(state: dict, names: dict) -> dict:
     return out
 
 
-def to_common(state: dict, config: dict | None = None, source="checkpoint") -> dict:
-    """Any supported naming -> the official pretraining layout (+ fc_norm, head)."""
-    found = describe(state, config)
-    state = strip_prefix(state, "module.")
+def _to_common(state: dict, source) -> dict:
+    """Any layout in the table -> the common one (its first column)."""
     if any(k.startswith(("embeddings.", "encoder.layer.")) for k in state):  # a bare VideoMAEModel
         state = {("videomae." + k if not k.startswith(("classifier.", "fc_norm.")) else k): v for k, v in state.items()}
     if any(k.startswith("videomae.") for k in state):  # transformers
@@ -66,48 +76,44 @@ def to_common(state: dict, config: dict | None = None, source="checkpoint") -> d
         state = _rename(state, _HF_NAMES)
     elif not any(k.startswith("encoder.") for k in state):  # official fine-tuned layout
         state = _rename(state, {p: "encoder." + p for p in ("patch_embed.", "blocks.", "norm.")})
-    embed = state.get("encoder.patch_embed.proj.weight")
-    if embed is None or embed.ndim != 5:
-        hint = "; load an image model with vit.ViT.from_pretrained or imagemae.MAE.from_pretrained" if (
-            embed is not None or "image model" in found) else ""
-        raise checkpoint_error(
-            source, f"not a VideoMAE checkpoint: expected a video model (a Conv3d tubelet embedding "
-            f"(D, C, pt, ph, pw)), found {found}{hint}", VIDEO_FORMATS,
-        )
-    if "encoder.blocks.0.mlp.fc1.weight" not in state:
-        raise checkpoint_error(source, f"not a VideoMAE checkpoint: no transformer blocks in {found}", VIDEO_FORMATS)
     return state
 
 
-def _count(state: dict, prefix: str) -> int:
-    return len({k[len(prefix):].split(".")[0] for k in state if k.startswith(prefix)})
+def _classifier_names(state: dict, source) -> dict:
+    """Common layout -> VideoViT's (official fine-tuned): the decoder dropped; a
+    pretraining encoder loses its final norm (mean pooling + a fresh fc_norm,
+    the official fine-tuning recipe)."""
+    state = {k: v for k, v in state.items() if not k.startswith(_DECODER)}
+    if "fc_norm.weight" not in state and "head.weight" in state:
+        raise CheckpointError(f"{source}: a classifier without fc_norm (it classifies from the first token, "
+                              "use_mean_pooling=False); VideoViT mean-pools as the official models do")
+    if "fc_norm.weight" not in state:
+        state = {k: v for k, v in state.items() if not k.startswith("encoder.norm.")}
+    return {k.removeprefix("encoder."): v for k, v in state.items()}
 
 
-def infer_config(state: dict, config: dict | None, source="checkpoint", heads: int | None = None,
-                 decoder_heads: int | None = None, decoder: bool = True) -> VideoMAEConfig:
+def _config(state: dict, config: dict, source, heads: int | None, decoder_heads: int | None,
+            decoder: bool) -> VideoMAEConfig:
     """The config from the weights' shapes, completed by config.json where present
-    (the frame count, image size and head counts are not in the weights).
-
-    Head counts: `heads` / `decoder_heads` if given, else the config's, else the
-    released models' of that width (`released_heads`), else a CheckpointError.
+    (the frame count, image size and head counts are not in the weights); our
+    own files store it whole. The caller's `heads` / `decoder_heads` win.
     `decoder=False` (a classifier) leaves the decoder fields alone."""
-    if config and isinstance(config.get(OURS), dict):
+    if isinstance(config.get(OURS), dict):
         cfg = VideoMAEConfig(**config[OURS])
-    elif config and "dim" in config and "depth" in config:  # {'model': ..., 'config': asdict(cfg)}
+    elif "dim" in config and "depth" in config:  # {'model': ..., 'config': asdict(cfg)}
         cfg = VideoMAEConfig(**{k: v for k, v in config.items() if k in {f.name for f in fields(VideoMAEConfig)}})
     else:
         cfg = _config_from_shapes(state, config, source, heads, decoder_heads, decoder)
     given = {"heads": heads, "decoder_heads": decoder_heads}
-    return replace(cfg, **{k: v for k, v in given.items() if v})  # the caller's word wins
+    return replace(cfg, **{k: v for k, v in given.items() if v})
 
 
 def _config_from_shapes(state, config, source, heads, decoder_heads, decoder) -> VideoMAEConfig:
     dim, chans, pt, patch, _ = state["encoder.patch_embed.proj.weight"].shape
-    config = config or {}
     cfg = VideoMAEConfig(
         patch_size=patch, tubelet_size=pt, in_chans=chans, dim=dim,
         heads=heads or config.get("num_attention_heads") or released_heads(dim, "encoder", source),
-        depth=_count(state, "encoder.blocks."),
+        depth=count_blocks(state, "encoder.blocks."),
         mlp_ratio=state["encoder.blocks.0.mlp.fc1.weight"].shape[0] / dim,
     )
     if "head.weight" in state:
@@ -116,7 +122,7 @@ def _config_from_shapes(state, config, source, heads, decoder_heads, decoder) ->
         d = state["encoder_to_decoder.weight"].shape[0]
         d_heads = (decoder_heads or config.get("decoder_num_attention_heads")
                    or released_heads(d, "VideoMAE decoder", source, keyword="decoder_heads"))
-        cfg = replace(cfg, decoder_dim=d, decoder_heads=d_heads, decoder_depth=_count(state, "decoder.blocks."))
+        cfg = replace(cfg, decoder_dim=d, decoder_heads=d_heads, decoder_depth=count_blocks(state, "decoder.blocks."))
     if config:  # transformers' config.json; its layer_norm_eps (1e-12) is a conversion artefact:
         # the weights were trained with 1e-6, which we keep (logits differ by ~1e-5)
         cfg = replace(
@@ -131,43 +137,35 @@ def _config_from_shapes(state, config, source, heads, decoder_heads, decoder) ->
     return cfg
 
 
-def load_videovit(cls, path, num_classes=None, num_frames=None, heads=None, **overrides):
-    state, config = read_checkpoint(path, VIDEO_FORMATS)
-    state = to_common(state, config, source=path)
-    cfg = infer_config(state, config, source=path, heads=heads, decoder=False)
-    state = {k: v for k, v in state.items() if not k.startswith(_DECODER)}  # a classifier has no decoder
-    if "fc_norm.weight" not in state and "head.weight" in state:
-        raise CheckpointError(f"{path}: a classifier without fc_norm (it classifies from the first token, "
-                              "use_mean_pooling=False); VideoViT mean-pools as the official models do")
-    if "fc_norm.weight" not in state:  # a pretraining encoder: mean pooling + fresh fc_norm (official recipe)
-        state = {k: v for k, v in state.items() if not k.startswith("encoder.norm.")}
-    state = {k.removeprefix("encoder."): v for k, v in state.items()}
-    if num_classes is not None and num_classes != cfg.num_classes:
-        state = {k: v for k, v in state.items() if not k.startswith("head.")}
-        cfg = replace(cfg, num_classes=num_classes)
-    cfg = replace(cfg, **({"num_frames": num_frames} if num_frames else {}), **overrides)
-    model = cls(cfg)
-    fresh = model.state_dict()  # fc_norm (1, 0) and head (x 0.001) as initialised
-    for key in ("fc_norm.weight", "fc_norm.bias", "head.weight", "head.bias"):
-        if key in fresh and key not in state:
-            state[key] = fresh[key]
-    load_state(model, state, source=str(path))
-    return model
+def convert_videomae(state: dict, config: dict | None = None, source="checkpoint", *, classifier: bool = False,
+                     heads: int | None = None, decoder_heads: int | None = None, num_classes: int | None = None,
+                     num_frames: int | None = None, **overrides) -> tuple[dict, dict]:
+    """(state dict in our names, VideoMAEConfig fields) from any layout in the
+    table above; pure: it reads no file and builds no model.
 
-
-def load_videomae(cls, path, heads=None, decoder_heads=None, **overrides):
-    state, config = read_checkpoint(path, VIDEO_FORMATS)
-    state = to_common(state, config, source=path)
-    if "encoder_to_decoder.weight" not in state:
-        raise checkpoint_error(
-            path, f"expected a VideoMAE pretraining model with its decoder (encoder_to_decoder.weight), found "
-            f"{describe(state, config)} and no decoder: a classifier? Use VideoViT.from_pretrained", VIDEO_FORMATS,
-        )
-    cfg = replace(infer_config(state, config, source=path, heads=heads, decoder_heads=decoder_heads), **overrides)
-    state = {k: v for k, v in state.items() if not k.startswith(("fc_norm.", "head."))}
-    model = cls(cfg)
-    load_state(model, state, source=str(path))
-    return model
+    `classifier=True`: VideoViT's names (the decoder dropped; a pretraining
+    encoder without fc_norm loses its final norm: the model's fresh fc_norm and
+    head replace it); else VideoMAE's (a file without the decoder is refused).
+    The fields come from the shapes, completed by config.json (frames, image
+    size, head counts); our files store them whole. Head counts: `heads` /
+    `decoder_heads` if given, else the config's, else the released models'
+    (`released_heads`), else a CheckpointError. `num_classes` other than the
+    file's drops its head; `num_frames` and `overrides` set those fields. A
+    CheckpointError, naming `source`, for anything that is not a VideoMAE."""
+    config = config or {}
+    found = describe(state, config)
+    state = _to_common(strip_prefix(state, "module."), source)
+    check_model(state, found, source, VIDEO_FORMATS, model="a VideoMAE", embed="encoder.patch_embed.proj.weight",
+                video=True, blocks=("encoder.blocks.",), other="vit.ViT.from_pretrained or imagemae.MAE.from_pretrained",
+                decoder=None if classifier else "encoder_to_decoder.weight",
+                no_decoder="a classifier? Load it with videomae.VideoViT.from_pretrained")
+    cfg = _config(state, config, source, heads, decoder_heads, decoder=not classifier)
+    if classifier:
+        state = _classifier_names(state, source)
+    else:
+        state = {k: v for k, v in state.items() if not k.startswith(("fc_norm.", "head."))}
+    state, fields = set_num_classes(state, asdict(cfg), num_classes)
+    return state, {**fields, **({"num_frames": num_frames} if num_frames else {}), **overrides}
 
 
 def hf_config(model) -> dict:

@@ -16,7 +16,9 @@ import torch
 from torch import nn
 
 from vit.blocks import init_weights
+from vit.checkpoint import load_state, read_checkpoint
 
+from .checkpoint import VIDEO_FORMATS, convert_videomae, save_hf
 from .config import VideoMAEConfig
 from .encoder import VideoEncoder
 
@@ -63,16 +65,18 @@ class VideoViT(VideoEncoder):
         official files (which do not store it) whose width is not a released
         model's (`vit.checkpoint.RELEASED_HEADS`); `overrides` set other config
         fields (drop_path=0.1, head_dropout=0.5, pos_table_frames=16, ...).
-        Raises `vit.checkpoint.CheckpointError` for anything it cannot load."""
-        from .checkpoint import load_videovit
-
-        return load_videovit(cls, path, num_classes=num_classes, num_frames=num_frames, heads=heads, **overrides)
+        Raises `vit.checkpoint.CheckpointError` for anything it cannot load. The
+        names and the config come from `videomae.checkpoint.convert_videomae`."""
+        state, config = read_checkpoint(path, VIDEO_FORMATS)
+        state, fields = convert_videomae(state, config, path, classifier=True, num_classes=num_classes,
+                                         num_frames=num_frames, heads=heads, **overrides)
+        model = cls(VideoMAEConfig(**fields))
+        load_state(model, state, source=str(path), fresh=("fc_norm.", "head."))  # new classes, or a pretraining file
+        return model
 
     def save_pretrained(self, out_dir) -> None:
         """A directory `transformers.VideoMAEForVideoClassification.from_pretrained`
         loads to the same logits (and our `from_pretrained` to the same config)."""
-        from .checkpoint import save_hf
-
         save_hf(self, out_dir)
 
 

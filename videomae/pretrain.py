@@ -16,7 +16,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from vit.blocks import build_blocks, init_weights
+from vit.checkpoint import load_state, read_checkpoint
 
+from .checkpoint import VIDEO_FORMATS, convert_videomae, save_hf
 from .config import VideoMAEConfig, imagenet_stats
 from .encoder import VideoEncoder, video_pos_table
 from .tubelets import patchify
@@ -122,15 +124,16 @@ class VideoMAE(nn.Module):
         come from the released models of the same widths
         (`vit.checkpoint.RELEASED_HEADS`), or from `heads` / `decoder_heads` when
         given. `overrides` set other config fields (e.g. num_frames). Raises
-        `vit.checkpoint.CheckpointError` for anything it cannot load."""
-        from .checkpoint import load_videomae
-
-        return load_videomae(cls, path, heads=heads, decoder_heads=decoder_heads, **overrides)
+        `vit.checkpoint.CheckpointError` for anything it cannot load. The names
+        and the config come from `videomae.checkpoint.convert_videomae`."""
+        state, config = read_checkpoint(path, VIDEO_FORMATS)
+        state, fields = convert_videomae(state, config, path, heads=heads, decoder_heads=decoder_heads, **overrides)
+        model = cls(VideoMAEConfig(**fields))
+        load_state(model, state, source=str(path))
+        return model
 
     def save_pretrained(self, out_dir) -> None:
         """A directory `transformers.VideoMAEForPreTraining.from_pretrained` loads."""
-        from .checkpoint import save_hf
-
         save_hf(self, out_dir)
 
 

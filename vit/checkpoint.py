@@ -1,6 +1,37 @@
-"""Reading the checkpoint files people actually hold, and translating key names.
+"""Reading the checkpoint files people actually hold, and converting them to ours.
 
-One place for what every `from_pretrained` in the project needs:
+One place for what every `from_pretrained` in the project needs, and the ViT's
+own converter. A `from_pretrained` is four steps, the same in every package:
+
+    state, config = read_checkpoint(path, FORMATS)     # the file, read safely
+    state, fields = convert_...(state, config, path)   # pure: names and config fields
+    model = cls(Config(**fields))
+    load_state(model, state, path)                     # strict, every mismatch named
+
+The converters (`convert_vit` here, `imagemae.checkpoint.convert_mae`,
+`videomae.checkpoint.convert_videomae`) take a state dict and the file's config
+and return a state dict in our names and the config's fields; they touch no
+file and no model, as timm's `vision_transformer.py` `checkpoint_filter_fn`.
+
+ViT layouts read by `convert_vit` (the same numbers under three spellings):
+
+  ours = timm = official MAE    transformers ViTForImageClassification / ViTModel / ViTMAE*
+  cls_token                     vit.embeddings.cls_token
+  pos_embed                     vit.embeddings.position_embeddings
+  patch_embed.proj.*            vit.embeddings.patch_embeddings.projection.*
+  blocks.{i}.attn.qkv.*         vit.encoder.layer.{i}.attention.attention.{query,key,value}.*
+  blocks.{i}.{norm1,norm2}.*    vit.encoder.layer.{i}.{layernorm_before,layernorm_after}.*
+  blocks.{i}.attn.proj.*        vit.encoder.layer.{i}.attention.output.dense.*
+  blocks.{i}.mlp.{fc1,fc2}.*    vit.encoder.layer.{i}.{intermediate,output}.dense.*
+  norm.*                        vit.layernorm.*
+  fc_norm.* (MAE fine-tuned)    -
+  head.*                        classifier.*
+
+A bare `ViTModel` has no `vit.` prefix; an official MAE pretraining file also
+holds `decoder*` and `mask_token` (dropped); our MAE files hold the encoder
+under `encoder.`.
+
+The shared pieces:
 
 - `read_checkpoint(path)`: a directory (HF: config.json + model.safetensors or
   pytorch_model.bin) or one file (.safetensors, .pth/.pt/.bin); the state dict
@@ -12,11 +43,13 @@ One place for what every `from_pretrained` in the project needs:
 - `CheckpointError`: every mistake a user can make with a checkpoint (a file
   that is not one, a truncated file, another model's weights, keys that do not
   fit); the message names the file, what was expected and what was found.
+  `check_model` raises the "this is another model's checkpoint" ones.
 - `RELEASED_HEADS` / `released_heads`: the head counts of the released models,
   which official and timm `.pth` files do not store.
 - `hf_blocks_to_ours` / `ours_blocks_to_hf`: the per-layer names of transformers'
   ViT, ViTMAE and VideoMAE files (separate query/key/value) <-> ours (one fused
   `qkv`, the official and timm layout: rows [0:D] query, [D:2D] key, [2D:] value).
+- `count_blocks`, `strip_prefix`, `set_num_classes`: small steps the converters share.
 - `load_state(model, state, source)`: strict loading whose error names every
   missing, unexpected or mis-shaped key, with both shapes.
 """
@@ -29,12 +62,19 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .pos_embed import resize_pos_embed
+
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.pth", "checkpoint.pth")
 
 # What `read_checkpoint` reads; each model's loader passes a more precise sentence.
 FORMATS = (
     "a transformers directory (config.json + model.safetensors or pytorch_model.bin), or one file holding "
     "a state dict: .safetensors, or .pth / .pt / .bin written by torch.save"
+)
+# What ViT.from_pretrained reads.
+VIT_FORMATS = (
+    "an image ViT: a transformers ViT / ViTMAE directory (config.json + model.safetensors or pytorch_model.bin), "
+    "or a timm / official MAE / our state dict in one .safetensors, .pth, .pt or .bin file"
 )
 
 # The only non-tensor object allowed inside a torch.save file: facebookresearch/mae
@@ -232,6 +272,51 @@ def strip_prefix(state: dict, prefix: str) -> dict:
     return {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in state.items()}
 
 
+def count_blocks(state: dict, prefix: str) -> int:
+    """How many transformer blocks the state holds under `prefix` ('blocks.' ->
+    the distinct i of 'blocks.{i}.*')."""
+    return len({k[len(prefix):].split(".")[0] for k in state if k.startswith(prefix)})
+
+
+def check_model(state: dict, found: str, source, formats: str, *, model: str, embed: str, blocks: tuple[str, ...],
+                other: str, video: bool = False, decoder: str | None = None, no_decoder: str = "") -> None:
+    """Raise the CheckpointError for another model's weights unless `state`, in
+    our names, holds what `model` ('an image ViT', 'a VideoMAE', ...) is made of:
+
+    - a patch embedding at `embed`: 2-D (D, C, p, p), or with `video` a Conv3d
+      tubelet embedding (D, C, pt, ph, pw); else the message sends the other
+      kind of model to `other` (the loader(s) that read it);
+    - with `decoder`, that key (a pretraining model's decoder); else the message
+      ends with `no_decoder` (where such a file goes instead);
+    - a first transformer block under each prefix in `blocks`.
+
+    `found` is `describe()` of the file as it was read (before renaming)."""
+    if video:
+        ndim, wanted, other_kind = 5, "a video model (a Conv3d tubelet embedding (D, C, pt, ph, pw))", "image model"
+    else:
+        ndim, wanted, other_kind = 4, "a 2-D patch embedding (D, C, p, p)", "video model"
+    weight = state.get(embed)
+    if weight is None or weight.ndim != ndim:
+        article = "an" if video else "a"
+        hint = f"; load {article} {other_kind} with {other}" if weight is not None or other_kind in found else ""
+        raise checkpoint_error(source, f"not {model} checkpoint: expected {wanted}, found {found}{hint}", formats)
+    if decoder and decoder not in state:
+        raise checkpoint_error(
+            source, f"expected {model} with its decoder ({decoder}), found {found} and no decoder; {no_decoder}", formats
+        )
+    for prefix in blocks:
+        if f"{prefix}0.mlp.fc1.weight" not in state:
+            raise checkpoint_error(source, f"not {model} checkpoint: no transformer blocks ({prefix}0.*) in {found}", formats)
+
+
+def set_num_classes(state: dict, fields: dict, num_classes: int | None) -> tuple[dict, dict]:
+    """A `num_classes` other than the file's: its head is dropped (the model
+    keeps its fresh one, `load_state(..., fresh=('head.',))`)."""
+    if num_classes is None or num_classes == fields.get("num_classes"):
+        return state, fields
+    return {k: v for k, v in state.items() if not k.startswith("head.")}, {**fields, "num_classes": num_classes}
+
+
 # transformers 5 renamed the ViT modules in memory (files keep the old names);
 # a state dict saved with torch.save(model.state_dict()) has the new ones.
 _HF5_ALIASES = [
@@ -314,18 +399,122 @@ def ours_blocks_to_hf(state: dict, src: str, dst: str) -> dict:
     return out
 
 
-def load_state(model: nn.Module, state: dict, source: str = "checkpoint") -> None:
+# -- the ViT converter ------------------------------------------------------------
+_HF_VIT_NAMES = {  # transformers ViT / ViTMAE encoder -> ours, outside the layers (table above)
+    "vit.embeddings.cls_token": "cls_token",
+    "vit.embeddings.position_embeddings": "pos_embed",
+    "vit.embeddings.patch_embeddings.projection.weight": "patch_embed.proj.weight",
+    "vit.embeddings.patch_embeddings.projection.bias": "patch_embed.proj.bias",
+    "vit.layernorm.weight": "norm.weight",
+    "vit.layernorm.bias": "norm.bias",
+    "classifier.weight": "head.weight",
+    "classifier.bias": "head.bias",
+}
+
+
+def hf_vit_to_ours(state: dict, source="checkpoint") -> dict:
+    """transformers' ViT names (ViTForImageClassification, a bare ViTModel, the
+    `vit.*` encoder of ViTMAE) -> ours; its pooler and any decoder are dropped.
+    The MAE converter reuses it for its encoder."""
+    state = {k: v for k, v in state.items() if not k.startswith(("decoder.", "pooler.", "vit.pooler."))}
+    state = {(k if k.startswith(("vit.", "classifier.")) else "vit." + k): v for k, v in state.items()}
+    state = hf_blocks_to_ours(state, "vit.encoder.layer.", "blocks.", source)
+    return {_HF_VIT_NAMES.get(k, k): v for k, v in state.items()}
+
+
+def _stored_heads(config: dict) -> int | None:
+    """The head count a config stores: transformers' `num_attention_heads`, or ours."""
+    return config.get("num_attention_heads") or (config.get("heads") if "dim" in config else None)
+
+
+def _vit_fields(state: dict, config: dict, source, heads: int | None) -> dict:
+    """ViTConfig fields from the shapes of `state` (our names), refined by the config."""
+    dim, in_chans, patch, _ = state["patch_embed.proj.weight"].shape
+    n_patches = (state["pos_embed"].shape[1] - 1) if "pos_embed" in state else None
+    fields = dict(
+        image_size=int(round(n_patches**0.5)) * patch if n_patches else 224,
+        patch_size=patch,
+        in_chans=in_chans,
+        num_classes=state["head.weight"].shape[0] if "head.weight" in state else 0,
+        dim=dim,
+        depth=count_blocks(state, "blocks."),
+        heads=heads or _stored_heads(config) or released_heads(dim, "encoder", source),
+        mlp_ratio=state["blocks.0.mlp.fc1.weight"].shape[0] / dim,
+        qkv_bias="blocks.0.attn.qkv.bias" in state,
+        pool="mean" if "fc_norm.weight" in state and "norm.weight" not in state else "cls",
+        pos_embed="learned" if "pos_embed" in state else "sincos",
+    )
+    fields.update({k: config[k] for k in ("image_size", "layer_norm_eps") if k in config})  # transformers' config.json
+    if "dim" in config and "depth" in config:  # our own files store every field
+        fields = {**fields, **config, "heads": fields["heads"]}
+    return fields
+
+
+def convert_vit(state: dict, config: dict | None = None, source="checkpoint", *, heads: int | None = None,
+                num_classes: int | None = None, image_size: int | None = None, **overrides) -> tuple[dict, dict]:
+    """(state dict in our names, ViTConfig fields) from any layout in the table
+    above; pure: it reads no file and builds no model.
+
+    The fields come from the shapes (width, depth, patch, MLP ratio, classes,
+    image size from the position table), refined by `config` (transformers'
+    config.json: image_size, layer_norm_eps; our files: every field). The head
+    count: `heads` if given, else the config's, else the released model of that
+    width (`released_heads`), else a CheckpointError. `num_classes` other than
+    the file's drops its head; `image_size` other than the file's resizes the
+    learned position table (bicubic, cls row kept). `overrides` set other fields
+    (drop_path=0.1, ...); pool='mean' on a file without fc_norm (an MAE encoder,
+    MAE's fine-tuning recipe) also drops the final norm, which a fresh fc_norm
+    after the pooling replaces. A CheckpointError for anything that is not an
+    image ViT, naming `source`."""
+    config = config or {}
+    found = describe(state, config)
+    state = strip_prefix(strip_prefix(state, "module."), "model.")
+    if any(k.startswith(("vit.", "embeddings.")) for k in state):  # transformers
+        state = hf_vit_to_ours(state, source)
+    elif any(k.startswith("encoder.") for k in state):  # our own MAE / pretraining files
+        state = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
+    # official MAE pretraining files carry the decoder at the top level
+    state = {k: v for k, v in state.items() if not k.startswith(("decoder", "mask_token"))}
+    check_model(state, found, source, VIT_FORMATS, model="an image ViT", embed="patch_embed.proj.weight",
+                blocks=("blocks.",), other="videomae.VideoViT.from_pretrained")
+
+    state, fields = set_num_classes(state, _vit_fields(state, config, source, heads), num_classes)
+    if image_size is not None and image_size != fields["image_size"]:
+        fields["image_size"] = image_size
+        if "pos_embed" in state:
+            side = image_size // fields["patch_size"]
+            state["pos_embed"] = resize_pos_embed(state["pos_embed"], (side, side))
+    fields.update(overrides)
+    if fields["pool"] == "mean" and "fc_norm.weight" not in state:  # the fc_norm comes fresh: load_state(fresh=)
+        state = {k: v for k, v in state.items() if not k.startswith("norm.")}
+    return state, fields
+
+
+# -- loading ---------------------------------------------------------------------
+def load_state(model: nn.Module, state: dict, source: str = "checkpoint", fresh: tuple[str, ...] = ()) -> None:
     """Load `state` into `model` strictly; on any mismatch raise one error that
-    lists each key with the shape expected and the shape found. Non-persistent
-    buffers (fixed position tables) are not expected in the file."""
+    lists each key with the shape expected and the shape found.
+
+    `fresh`: prefixes of modules a file may lack (a new head, MAE's fc_norm): when
+    `state` has no key under one, that module keeps the model's initialisation.
+    Fixed tables (non-persistent buffers, e.g. the MAE's sin-cos position
+    tables) are not expected in a file; where the state has one it is loaded as
+    it is, so the model computes with exactly the file's numbers."""
     expected = model.state_dict()
+    for prefix in fresh:
+        if not any(k.startswith(prefix) for k in state):
+            state = {**state, **{k: v for k, v in expected.items() if k.startswith(prefix)}}
+    tables = {k: b for k, b in model.named_buffers() if k not in expected and k in state}
     problems = []
-    for key, param in expected.items():
+    for key, param in {**expected, **tables}.items():
         if key not in state:
             problems.append(f"  missing {key}: expected shape {tuple(param.shape)}")
         elif state[key].shape != param.shape:
             problems.append(f"  {key}: expected shape {tuple(param.shape)}, found {tuple(state[key].shape)}")
-    problems += [f"  unexpected {k}: shape {tuple(v.shape)}" for k, v in state.items() if k not in expected]
+    problems += [f"  unexpected {k}: shape {tuple(v.shape)}" for k, v in state.items() if k not in expected and k not in tables]
     if problems:
         raise CheckpointError(f"{source} does not fit {type(model).__name__}:\n" + "\n".join(problems))
-    model.load_state_dict(state, strict=True)
+    model.load_state_dict({k: state[k] for k in expected}, strict=True)
+    with torch.no_grad():
+        for key, table in tables.items():
+            table.copy_(state[key])

@@ -10,18 +10,16 @@ The encoder exposes its steps as methods (`embed_patches`, `prepend_cls`,
 `forward_blocks`) so the MAE can call them on the visible patches only instead
 of reaching into the model's internals.
 """
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import nn
 
 from .blocks import build_blocks, init_patch_proj, init_weights
-from .checkpoint import (
-    checkpoint_error, describe, hf_blocks_to_ours, load_state, read_checkpoint, released_heads, strip_prefix,
-)
+from .checkpoint import VIT_FORMATS, convert_vit, load_state, read_checkpoint
 from .patches import PatchEmbed
-from .pos_embed import resize_pos_embed, sincos_2d
+from .pos_embed import sincos_2d
 
 
 @dataclass
@@ -130,100 +128,14 @@ class ViT(nn.Module):
         for files that do not store it (timm and official `.pth`) and whose width
         is not a released model's (`vit.checkpoint.RELEASED_HEADS`). `overrides`
         set other config fields (e.g. drop_path=0.1). Raises
-        `vit.checkpoint.CheckpointError` for anything that is not a ViT checkpoint."""
-        state, hf_config = read_checkpoint(path, VIT_FORMATS)
-        state, cfg = _to_ours(state, hf_config, source=path, heads=heads)
-        if num_classes is not None and num_classes != cfg.num_classes:
-            state = {k: v for k, v in state.items() if not k.startswith("head.")}
-            cfg = replace(cfg, num_classes=num_classes)
-        if image_size is not None and image_size != cfg.image_size:
-            cfg = replace(cfg, image_size=image_size)
-            if "pos_embed" in state:
-                state["pos_embed"] = resize_pos_embed(state["pos_embed"], cfg.grid)
-        cfg = replace(cfg, **overrides)  # before the checks below: pool='mean' turns an MAE encoder into a classifier
-        model = cls(cfg)
-        if "head.weight" not in state and cfg.num_classes:  # a fresh head: keep its init
-            state.update({f"head.{k}": v for k, v in model.head.state_dict().items()})
-        if cfg.pool == "mean" and "fc_norm.weight" not in state:  # MAE encoder -> mean-pool classifier
-            state.update({f"fc_norm.{k}": v for k, v in model.fc_norm.state_dict().items()})
-            state.pop("norm.weight", None), state.pop("norm.bias", None)
-        load_state(model, state, source=str(path))
+        `vit.checkpoint.CheckpointError` for anything that is not a ViT checkpoint.
+        The names and the config come from `vit.checkpoint.convert_vit`."""
+        state, config = read_checkpoint(path, VIT_FORMATS)
+        state, fields = convert_vit(state, config, path, heads=heads, num_classes=num_classes,
+                                    image_size=image_size, **overrides)
+        model = cls(ViTConfig(**fields))
+        load_state(model, state, source=str(path), fresh=("head.", "fc_norm."))  # a new head, MAE's fresh fc_norm
         return model
-
-
-# What ViT.from_pretrained reads, for its error messages.
-VIT_FORMATS = (
-    "an image ViT: a transformers ViT / ViTMAE directory (config.json + model.safetensors or pytorch_model.bin), "
-    "or a timm / official MAE / our state dict in one .safetensors, .pth, .pt or .bin file"
-)
-
-
-def _to_ours(state: dict, hf_config: dict | None, source="checkpoint",
-             heads: int | None = None) -> tuple[dict, ViTConfig]:
-    """Translate any supported key naming to ours and infer the config from shapes.
-    The head count: `heads` if given, else the file's config, else the released
-    model of that width (`released_heads`), else a CheckpointError."""
-    found = describe(state, hf_config)
-    state = strip_prefix(strip_prefix(state, "module."), "model.")
-    if any(k.startswith(("vit.", "embeddings.")) for k in state):  # transformers
-        state = {k: v for k, v in state.items() if not k.startswith(("decoder.", "pooler."))}
-        state = {("vit." + k if not k.startswith(("vit.", "classifier.")) else k): v for k, v in state.items()}
-        state = hf_blocks_to_ours(state, "vit.encoder.layer.", "blocks.", source)
-        names = {
-            "vit.embeddings.cls_token": "cls_token",
-            "vit.embeddings.position_embeddings": "pos_embed",
-            "vit.embeddings.patch_embeddings.projection.weight": "patch_embed.proj.weight",
-            "vit.embeddings.patch_embeddings.projection.bias": "patch_embed.proj.bias",
-            "vit.layernorm.weight": "norm.weight",
-            "vit.layernorm.bias": "norm.bias",
-            "classifier.weight": "head.weight",
-            "classifier.bias": "head.bias",
-        }
-        state = {names.get(k, k): v for k, v in state.items()}
-    elif any(k.startswith("encoder.") for k in state):  # our own MAE / pretraining files
-        state = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
-    # official MAE pretraining files carry the decoder at the top level
-    state = {k: v for k, v in state.items() if not k.startswith(("decoder", "mask_token"))}
-    embed = state.get("patch_embed.proj.weight")
-    if embed is None or embed.ndim != 4:
-        hint = "; load a video model with videomae.VideoViT.from_pretrained" if "video model" in found else ""
-        raise checkpoint_error(
-            source, f"not an image ViT checkpoint: expected a 2-D patch embedding, found {found}{hint}", VIT_FORMATS
-        )
-    if "blocks.0.mlp.fc1.weight" not in state:
-        raise checkpoint_error(source, f"not a ViT checkpoint: no transformer blocks (blocks.0.*) in {found}", VIT_FORMATS)
-
-    dim, in_chans, patch, _ = state["patch_embed.proj.weight"].shape
-    depth = len({k.split(".")[1] for k in state if k.startswith("blocks.")})
-    n_patches = (state["pos_embed"].shape[1] - 1) if "pos_embed" in state else None
-    cfg = ViTConfig(
-        image_size=int(round(n_patches**0.5)) * patch if n_patches else 224,
-        patch_size=patch,
-        in_chans=in_chans,
-        num_classes=state["head.weight"].shape[0] if "head.weight" in state else 0,
-        dim=dim,
-        depth=depth,
-        heads=heads or _stored_heads(hf_config) or released_heads(dim, "encoder", source),
-        mlp_ratio=state["blocks.0.mlp.fc1.weight"].shape[0] / dim,
-        qkv_bias="blocks.0.attn.qkv.bias" in state,
-        pool="mean" if "fc_norm.weight" in state and "norm.weight" not in state else "cls",
-        pos_embed="learned" if "pos_embed" in state else "sincos",
-    )
-    if hf_config:
-        cfg = replace(
-            cfg,
-            image_size=hf_config.get("image_size", cfg.image_size),
-            layer_norm_eps=hf_config.get("layer_norm_eps", cfg.layer_norm_eps),
-        )
-    if isinstance(hf_config, dict) and "dim" in hf_config and "depth" in hf_config:  # our own config entry
-        cfg = ViTConfig(**{**asdict(cfg), **hf_config, "heads": cfg.heads})
-    return state, cfg
-
-
-def _stored_heads(config: dict | None) -> int | None:
-    """The head count a config stores: transformers' `num_attention_heads`, or ours."""
-    config = config or {}
-    return config.get("num_attention_heads") or (config.get("heads") if "dim" in config else None)
 
 
 def vit_tiny(**kw) -> ViT:
