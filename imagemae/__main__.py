@@ -1,4 +1,2 @@
-"""`python -m imagemae`: the ImageMAE lesson (see imagemae/lesson.py)."""
-from .lesson import main
-
-main()
+from imagemae.lesson import main
+raise SystemExit(main())

@@ -3,11 +3,13 @@
 matplotlib ships a few sample images (`matplotlib.cbook.get_sample_data`); the
 two real photos are used: Grace Hopper's portrait and a gift box. Pretraining
 sees random crops of them (random scale and aspect ratio, random flip), the
-augmentation MAE pretrains with (He et al. 2022, appendix A.1: "random resized
-cropping" and horizontal flipping, nothing else: masking is the augmentation).
+augmentation MAE pretrains with (He et al. 2022, table 1e and appendix A.1:
+random-size cropping with horizontal flips, nothing else: masking is the
+augmentation; facebookresearch/mae `main_pretrain.py`, scale 0.2-1).
 
-Images are float tensors (3, H, W), normalised with the ImageNet mean and std
-like MAE's inputs; `to_display` undoes it for figures.
+Photos are float tensors (3, H, W) in [0, 1]; the crops the model sees are
+normalised with the ImageNet mean and std (`vit.imagenet`), like MAE's inputs;
+`to_display` undoes it for figures.
 """
 import math
 
@@ -15,9 +17,9 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from vit import imagenet
+
 SAMPLE_PHOTOS = ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png")
-MEAN = torch.tensor([0.485, 0.456, 0.406])[:, None, None]  # ImageNet statistics, as MAE
-STD = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
 
 
 def load_photos(names=SAMPLE_PHOTOS) -> list[torch.Tensor]:
@@ -48,12 +50,13 @@ def shrink(photo: torch.Tensor, short_side: int) -> torch.Tensor:
 
 
 def normalize(images: torch.Tensor) -> torch.Tensor:
-    return (images - MEAN) / STD
+    """[0, 1] pixels (..., 3, H, W) -> ImageNet-normalised, what the MAE sees."""
+    return imagenet.normalize(images, channel_dim=-3)
 
 
 def to_display(images: torch.Tensor) -> torch.Tensor:
     """Normalised (..., 3, H, W) -> [0, 1] pixels for imshow."""
-    return (images * STD + MEAN).clamp(0, 1)
+    return imagenet.unnormalize(images, channel_dim=-3).clamp(0, 1)
 
 
 def center_crop(photo: torch.Tensor, size: int) -> torch.Tensor:

@@ -2,7 +2,10 @@
 
 Every image is rebuilt from patches with `vit.patches.unpatchify`, the exact
 inverse of the `patchify` that made the loss target, so what is drawn is what
-the loss compares (He et al. 2022, figure 2 shows the same four panels).
+the loss compares. The reconstruction figure has the four panels of the official
+demo (facebookresearch/mae `demo/mae_visualize.ipynb`: original, masked,
+reconstruction, reconstruction + visible); He et al. 2022, figure 2, shows the
+first three.
 """
 import matplotlib
 
@@ -49,7 +52,8 @@ def reconstruction_figure(images, pred, mask, patch: int, path, title: str, norm
 
     images (B, 3, H, W) normalised, pred (B, N, p*p*3), mask (B, N) bool. With
     norm_pix_loss the prediction is per-patch normalised; it is shown with the
-    true patch's mean and std put back (as the official demo does)."""
+    true patch's mean and std put back (what MCG-NJU/VideoMAE `run_videomae_vis.py`
+    does for its per-channel target): the brightness is the truth's, the texture the prediction's."""
     b, _, h, w = images.shape
     grid = (h // patch, w // patch)
     pred = pred.detach().float()

@@ -1,11 +1,11 @@
-"""The ImageMAE lesson (seed section II), step by step on a real photo, then a tiny
-MAE pretrained for about a minute so the reader sees its reconstructions improve.
+"""The ImageMAE lesson (course notes, section II), step by step on a real photo, then a
+tiny MAE pretrained for about a minute so the reader sees its reconstructions improve.
 
-Run: `python -m imagemae [--out outputs/imagemae] [--seconds 60]`.
-Every step prints the tensor shape and what it means; figures go to --out.
-He et al. 2022, "Masked Autoencoders Are Scalable Vision Learners", section 3.
+Run: `python -m imagemae [--out outputs/imagemae] [--seconds 60] [--max-steps 1000]`.
+Every step prints the tensor shape and what it means (`vit.steps.print_step`);
+figures go to --out. He et al. 2022, "Masked Autoencoders Are Scalable Vision
+Learners", section 3; the prose is docs/02_imagemae.md.
 """
-import argparse
 import math
 import time
 from pathlib import Path
@@ -13,15 +13,16 @@ from pathlib import Path
 import torch
 
 from vit.patches import patchify
+from vit.steps import lesson_parser, print_step, torch_threads
 
 from .data import center_crop, load_photos, random_crops, shrink
 from .figures import loss_curve, masking_figure, reconstruction_figure
 from .masking import random_masking
 from .model import mae_tiny
 
-
-def say(step: str, shape, meaning: str) -> None:
-    print(f"  {step:<36} {str(tuple(shape)):<16} {meaning}")
+# why --threads is 1 by default
+ONE_THREAD = ("the tiny model's matrices gain little from more, and one thread does not collapse when other "
+              "programs share the cores")
 
 
 def walk_through(photo: torch.Tensor, out: Path, gen: torch.Generator) -> None:
@@ -30,32 +31,32 @@ def walk_through(photo: torch.Tensor, out: Path, gen: torch.Generator) -> None:
     p = mae.cfg.patch_size
     image = center_crop(photo, 224)[None]  # (1, 3, 224, 224)
     print("\nII.1  Masking: cut into patches, hide 75% of them at random")
-    say("image", image.shape, "one RGB photo, 224x224")
-    say("patchify(image, 16)", patchify(image, p).shape, "196 patches of 16*16*3 = 768 pixel values (the target)")
+    print_step("image", image.shape, "one RGB photo, 224x224")
+    print_step("patchify(image, 16)", patchify(image, p).shape, "196 patches of 16*16*3 = 768 pixel values (the target)")
     tokens = mae.encoder.embed_patches(image)  # (1, 196, 192)
-    say("encoder.embed_patches", tokens.shape, "one token per patch, + fixed sin-cos position")
+    print_step("encoder.embed_patches", tokens.shape, "one token per patch, + fixed sin-cos position")
     visible, mask, ids_restore = random_masking(tokens, 0.75, generator=gen)
-    say("random_masking(tokens, 0.75)", visible.shape, "visible tokens only")
-    say("  mask", mask.shape, f"bool, True = masked: {int(mask.sum())} masked, {int((~mask).sum())} visible")
-    say("  ids_restore", ids_restore.shape, "permutation that puts shuffled tokens back in place")
+    print_step("random_masking(tokens, 0.75)", visible.shape, "visible tokens only")
+    print_step("  mask", mask.shape, f"bool, True = masked: {int(mask.sum())} masked, {int((~mask).sum())} visible")
+    print_step("  ids_restore", ids_restore.shape, "permutation that puts shuffled tokens back in place")
     masking_figure(image[0], mask[0], p, out / "masking.png")
 
     print("\nII.2  Encoder: a ViT that runs on the visible patches only")
     with torch.no_grad():
         x = mae.encoder.prepend_cls(visible)
-        say("encoder.prepend_cls", x.shape, "[cls] + 49 visible tokens: no mask token enters the encoder")
+        print_step("encoder.prepend_cls", x.shape, "[cls] + 49 visible tokens: no mask token enters the encoder")
         latent = mae.encoder.forward_blocks(x)
-        say("encoder.forward_blocks", latent.shape, "latent representation of the visible patches")
+        print_step("encoder.forward_blocks", latent.shape, "latent representation of the visible patches")
     time_encoder(mae)
 
     print("\nII.3  Decoder: mask tokens back in place, reconstruct the pixels, MSE on the masked patches")
     with torch.no_grad():
         y = mae.decoder_embed(latent)
-        say("decoder_embed", y.shape, "narrower decoder width (192 -> 128)")
+        print_step("decoder_embed", y.shape, "narrower decoder width (192 -> 128)")
         pred = mae.forward_decoder(latent, ids_restore)
-        say("forward_decoder", pred.shape, "147 mask tokens inserted and unshuffled: 1+196 tokens in, 768 pixels per patch out")
+        print_step("forward_decoder", pred.shape, "147 mask tokens inserted and unshuffled: 1+196 tokens in, 768 pixels per patch out")
         loss = mae.forward_loss(image, pred, mask)
-        say("forward_loss", loss.shape, f"MSE over the 147 masked patches only = {loss.item():.3f} (untrained)")
+        print_step("forward_loss", loss.shape, f"MSE over the 147 masked patches only = {loss.item():.3f} (untrained)")
 
 
 def time_encoder(mae, batch: int = 32, repeats: int = 5) -> float:
@@ -127,24 +128,17 @@ def pretrain(photos, out: Path, seconds: float, max_steps: int, gen: torch.Gener
     return losses[0], sum(tail) / len(tail)
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m imagemae", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("outputs/imagemae"), help="where the figures go")
-    parser.add_argument("--seconds", type=float, default=60.0, help="pretraining time budget")
-    parser.add_argument("--max-steps", type=int, default=1000, help="pretraining step budget")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads; 1 by default: the tiny model's matrices gain little from more, "
-                             "and one thread does not collapse when other programs share the cores (0 = torch's choice)")
-    args = parser.parse_args(argv)
+def main(argv=None) -> int:
+    """Parse the arguments (`argv`, default sys.argv), run the lesson, return the exit status."""
+    args = lesson_parser("imagemae", __doc__, budget=("--max-steps", 1000, ONE_THREAD)).parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    gen = torch.Generator().manual_seed(args.seed)
-    t0 = time.time()
-    photos = load_photos()
-    walk_through(photos[0], args.out, gen)
-    pretrain(photos, args.out, args.seconds, args.max_steps, gen)
+    with torch_threads(args.threads):
+        torch.manual_seed(args.seed)
+        gen = torch.Generator().manual_seed(args.seed)
+        t0 = time.time()
+        photos = load_photos()
+        walk_through(photos[0], args.out, gen)
+        pretrain(photos, args.out, args.seconds, args.max_steps, gen)
     print(f"\nfigures in {args.out}/: masking.png, reconstruction_start.png, reconstruction_end.png, loss.png "
           f"({time.time() - t0:.0f} s in all)")
+    return 0

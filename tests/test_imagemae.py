@@ -222,18 +222,3 @@ def test_encoder_only_file_is_a_clear_error(tmp_path):
     torch.save({"model": state}, tmp_path / "mae_pretrain_vit_tiny.pth")
     with pytest.raises(ValueError, match="vit.ViT.from_pretrained"):
         MAE.from_pretrained(tmp_path / "mae_pretrain_vit_tiny.pth")
-
-
-# -- the lesson ---------------------------------------------------------------------------
-def test_lesson_runs_and_writes_its_figures(tmp_path, capsys):
-    from imagemae.lesson import main
-
-    threads = torch.get_num_threads()
-    try:
-        main(["--out", str(tmp_path), "--seconds", "30", "--max-steps", "3"])
-    finally:
-        torch.set_num_threads(threads)
-    out = capsys.readouterr().out
-    assert "147 masked, 49 visible" in out and "(1, 50, 192)" in out and "(1, 196, 768)" in out
-    for name in ("masking.png", "reconstruction_start.png", "reconstruction_end.png", "loss.png"):
-        assert (tmp_path / name).stat().st_size > 2_000, name  # a drawn figure, not an empty file

@@ -5,19 +5,11 @@ appendix) and of the released checkpoints (MCG-NJU/VideoMAE).
 """
 from dataclasses import dataclass
 
-import torch
-
 # Inputs are normalised with ImageNet statistics; the pretraining target
-# un-normalises them back to [0, 1] first (official `run_mae_pretraining`).
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def imagenet_stats(like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """ImageNet mean and std as (1, C, 1, 1, 1) tensors with `like`'s dtype and
-    device, ready to broadcast over a (B, C, T, H, W) video."""
-    mean = like.new_tensor(IMAGENET_MEAN)[None, :, None, None, None]  # (1, C, 1, 1, 1)
-    return mean, like.new_tensor(IMAGENET_STD)[None, :, None, None, None]
+# un-normalises them back to [0, 1] first (official `engine_for_pretraining.py`).
+# The numbers live in vit.imagenet; re-exported here for `videomae.pretrain` and
+# for callers that import them from videomae.config.
+from vit.imagenet import IMAGENET_MEAN, IMAGENET_STD, imagenet_stats  # noqa: F401
 
 
 @dataclass

@@ -1,4 +1,2 @@
-"""`python -m vit`: the ViT lesson (see vit/lesson.py)."""
-from .lesson import main
-
-main()
+from vit.lesson import main
+raise SystemExit(main())

@@ -1,10 +1,10 @@
-"""The ViT lesson (seed section I), step by step on a real photo, then a tiny ViT
-trained for half a minute so its attention and position embeddings mean something.
+"""The ViT lesson (course notes, section I), step by step on a real photo, then a tiny
+ViT trained for 80 steps so its attention and position embeddings mean something.
 
-Run: `python -m vit [--out outputs/vit] [--weights HF_DIR_OR_TIMM_FILE]`.
-Every step prints the tensor shape and what it means; figures go to --out.
+Run: `python -m vit [--out outputs/vit] [--weights HF_DIR_OR_TIMM_FILE] [--steps 80]`.
+Every step prints the tensor shape and what it means (`vit.steps.print_step`);
+figures go to --out. Dosovitskiy et al. 2021, section 3.1; the prose is docs/01_vit.md.
 """
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -24,12 +24,11 @@ from .checkpoint import CheckpointError  # noqa: E402
 from .model import ViT, ViTConfig, vit_small  # noqa: E402
 from .patches import linear_from_conv, patchify  # noqa: E402
 from .pos_embed import sincos_2d  # noqa: E402
+from .steps import lesson_parser, print_step  # noqa: E402
 
+# Inputs in [-1, 1]: mean and std 0.5, the normalisation of timm's `vit_small_patch16_224`
+# (the organizers' baseline), not ImageNet's statistics.
 MEAN, STD = torch.tensor([0.5, 0.5, 0.5])[:, None, None], torch.tensor([0.5, 0.5, 0.5])[:, None, None]
-
-
-def say(step: str, shape, meaning: str) -> None:
-    print(f"  {step:<34} {str(tuple(shape)):<18} {meaning}")
 
 
 def load_photo(size: int = 224) -> torch.Tensor:
@@ -130,35 +129,37 @@ def figure_positions(tables: dict[str, torch.Tensor], grid: int, out: Path, name
     fig.tight_layout(), fig.savefig(out / name, dpi=90), plt.close(fig)
 
 
-def load_weights(path) -> ViT:
-    """`ViT.from_pretrained(path)`, or exit (status 2) with one `error:` line when `path` is
-    missing or is not a ViT checkpoint: a wrong path is the user's to fix, not a traceback."""
+def load_weights(path) -> ViT | None:
+    """`ViT.from_pretrained(path)`, or None after one `error:` line on stderr when `path`
+    is missing or is not a ViT checkpoint: a wrong path is the user's to fix, not a traceback."""
     try:
         return ViT.from_pretrained(path)
     except (CheckpointError, OSError) as err:
         first, *more = (str(err).strip() or type(err).__name__).splitlines()
         where = "" if str(path) in first else f"{path}: "
         print("\n".join([f"error: --weights {where}{first}"] + [f"  {line}" for line in more]), file=sys.stderr)
-        raise SystemExit(2) from None
+        return None
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m vit", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("outputs/vit"), help="folder for the figures (default: %(default)s)")
+def main(argv=None) -> int:
+    """Parse the arguments (`argv`, default sys.argv), run the lesson, return the exit
+    status: 0, or 2 when --weights cannot be read (checked before any work)."""
+    parser = lesson_parser("vit", __doc__)
     parser.add_argument("--weights", help="optional ViT checkpoint (HF directory or timm .pth) to run on the photo")
     parser.add_argument("--steps", type=int, default=80, help="training steps of the tiny ViT (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     pretrained = load_weights(args.weights) if args.weights else None  # before any work: a bad path fails at once
+    if args.weights and pretrained is None:
+        return 2
     args.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
     t0 = time.time()
 
     print("I.1  Cut the image into patches")
     photo = load_photo()
-    say("photo", photo.shape, "RGB, 224 x 224 pixels")
+    print_step("photo", photo.shape, "RGB, 224 x 224 pixels")
     patches = patchify(photo[None], 16)[0]
-    say("patchify(photo, 16)", patches.shape, "196 patches (14 x 14), each 16*16*3 = 768 numbers: the 'words'")
+    print_step("patchify(photo, 16)", patches.shape, "196 patches (14 x 14), each 16*16*3 = 768 numbers: the 'words'")
     figure_patch_grid(photo, 16, args.out)
 
     print("I.2  Linear projection, [class] token, position embedding")
@@ -167,28 +168,28 @@ def main(argv=None) -> None:
     d = model.cfg.dim
     x = ((photo - MEAN) / STD)[None]
     tokens = model.patch_embed(x)
-    say("patch_embed(x)  (Conv2d k=s=16)", tokens.shape, f"196 tokens of D = {d}")
+    print_step("patch_embed(x)  (Conv2d k=s=16)", tokens.shape, f"196 tokens of D = {d}")
     linear = linear_from_conv(model.patch_embed.proj)
     same = (linear(patchify(x, 16)) - tokens).abs().max().item()
-    say("Linear(patchify(x))", tokens.shape, f"the same tokens: max difference {same:.1e}")
+    print_step("Linear(patchify(x))", tokens.shape, f"the same tokens: max difference {same:.1e}")
     x_tok = model.prepend_cls(model.patch_embed(x) + model.pos_embed[:, 1:])
-    say("[cls] + tokens, + pos_embed", x_tok.shape, "row 0 is the [class] token; positions added to every row")
+    print_step("[cls] + tokens, + pos_embed", x_tok.shape, "row 0 is the [class] token; positions added to every row")
 
     print("I.3  Transformer encoder")
     blk = model.blocks[0]
     qkv = blk.attn.qkv(blk.norm1(x_tok))
-    say("qkv = Linear(LayerNorm(x))", qkv.shape, f"query, key, value side by side (3 x {d})")
+    print_step("qkv = Linear(LayerNorm(x))", qkv.shape, f"query, key, value side by side (3 x {d})")
     heads = blk.attn.heads
     with torch.no_grad():
-        _, attn = blk.attn(blk.norm1(x_tok), return_attn=True)
-        say("softmax(QK^T / sqrt(d))", attn.shape, f"{heads} heads: how much each token looks at each other")
+        attn = blk.attn.attention_map(blk.norm1(x_tok))
+        print_step("softmax(QK^T / sqrt(d))", attn.shape, f"{heads} heads: how much each token looks at each other")
         feats = model.forward_blocks(x_tok)
-    say(f"{len(model.blocks)} blocks + LayerNorm", feats.shape, "same shape in and out: tokens exchanged information")
+    print_step(f"{len(model.blocks)} blocks + LayerNorm", feats.shape, "same shape in and out: tokens exchanged information")
 
     print("I.4  MLP head")
-    say("feats[:, 0]  ([class] token)", feats[:, 0].shape, "one vector summarising the image")
+    print_step("feats[:, 0]  ([class] token)", feats[:, 0].shape, "one vector summarising the image")
     logits = model.forward_head(feats)
-    say("head(...)", logits.shape, f"one score per class ({'pretrained' if args.weights else 'random weights: meaningless yet'})")
+    print_step("head(...)", logits.shape, f"one score per class ({'pretrained' if args.weights else 'random weights: meaningless yet'})")
     if args.weights:
         figure_attention(x, cls_attention(model, x), ["-"], [int(logits.argmax())], args.out, "attention_photo.png")
 
@@ -215,3 +216,4 @@ def main(argv=None) -> None:
                          model.cfg.grid[0], args.out, "position_similarity_weights.png")
     print(f"Figures in {args.out}/: patch_grid.png, attention_cls.png, position_similarity.png "
           f"({time.time() - t0:.0f} s in all)")
+    return 0
