@@ -20,7 +20,7 @@ from .data import to_display  # noqa: E402
 
 def grey_out(images: torch.Tensor, mask: torch.Tensor, patch: int, fill: torch.Tensor | None = None) -> torch.Tensor:
     """Replace the masked patches of normalised images (B, 3, H, W) by `fill`
-    patches (B, N, p*p*3) (default: mid grey, i.e. 0 after normalisation)."""
+    patches (B, N, p*p*3) (default: 0 after normalisation, the ImageNet mean colour, a grey)."""
     b, _, h, w = images.shape
     patches = patchify(images, patch)  # (B, N, p*p*3)
     fill = torch.zeros_like(patches) if fill is None else fill

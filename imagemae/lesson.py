@@ -86,7 +86,9 @@ def lr_factor(step: int, warmup: int, total: int) -> float:
 
 
 def pretrain(photos, out: Path, seconds: float, max_steps: int, gen: torch.Generator) -> tuple[float, float]:
-    """Pretrain a tiny MAE on random crops; figures before and after."""
+    """Pretrain a tiny MAE on random crops for `seconds` (at most `max_steps` steps),
+    drawing the same images and masks before and after; returns the first training
+    loss and the mean of the last 20."""
     size, patch, batch = 112, 8, 8  # 112/8 = 14x14 = 196 patches, as at 224/16, and 6x cheaper per step
     photos = [shrink(p, 2 * size) for p in photos]  # crops are resized to 112 anyway
     mae = mae_tiny(image_size=size, patch_size=patch)

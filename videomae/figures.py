@@ -22,9 +22,11 @@ def grey_out(clip: torch.Tensor, mask: torch.Tensor, tubelet, grid) -> torch.Ten
 def paint_prediction(clip: torch.Tensor, mask: torch.Tensor, pred: torch.Tensor, tubelet, grid, normalised: bool = True) -> torch.Tensor:
     """Visible tubelets from the clip, masked ones from `pred` (N_mask, K*C).
 
-    The model predicts per-patch normalised pixels; to show them we borrow each
-    patch's true mean and std per channel (as MAE's visualisations do), so the
-    picture shows the predicted texture and edges, not the colour."""
+    With `normalised` (a model trained with norm_target=True) the prediction is
+    per-patch, per-channel normalised pixels; to show it we borrow each patch's
+    true mean and std per channel (as MCG-NJU/VideoMAE `run_videomae_vis.py`
+    does), so the picture shows the predicted texture and edges, not the colour.
+    Otherwise `pred` is already pixels in [0, 1]."""
     c = clip.shape[0]
     tokens = patchify(clip[None], tubelet)[0].clone()  # (N, K*C)
     pred = pred.detach().float()
