@@ -94,7 +94,7 @@ def test_loss_counts_masked_patches_only():
 
 def test_factories_and_base_parameter_count():
     assert sum(p.numel() for p in mae_tiny().parameters()) < 3_000_000
-    # REFERENCE: HF ViTMAEForPreTraining (ViT-B) has 111,907,840 parameters, of which
+    # transformers ViTMAEForPreTraining (ViT-B, its default config) has 111,907,840 parameters, of which
     # 197*768 + 197*512 = 252,160 are its two frozen sin-cos tables (our buffers).
     assert sum(p.numel() for p in mae_base().parameters()) == 111_907_840 - 252_160
 
@@ -166,7 +166,7 @@ def test_parity_with_in_memory_state_dict(tmp_path):
 
 # -- official checkpoints and the fine-tuning path ---------------------------------------
 def _official_pth(mae: MAE, path):
-    """Write `mae` with facebookresearch/mae's names (REFERENCE section 4/5), under 'model'."""
+    """Write `mae` with facebookresearch/mae's names (models_mae.py's state dict), under 'model'."""
     state = {}
     for k, v in mae.state_dict().items():
         state[k[len("encoder."):] if k.startswith("encoder.") else k] = v.clone()

@@ -27,7 +27,7 @@ def _perturb(model):
 
 
 def hf_to_official(hf_state: dict, prefix: str = "videomae.encoder.layer.", dst: str = "blocks.") -> dict:
-    """Written here from REFERENCE.md section 3, independently of videomae/checkpoint.py."""
+    """Written here from MCG-NJU/VideoMAE modeling_finetune.py / modeling_pretrain.py names, independently of videomae/checkpoint.py."""
     out, layers = {}, sorted({int(k[len(prefix):].split(".")[0]) for k in hf_state if k.startswith(prefix)})
     for i in layers:
         a, o = f"{prefix}{i}.", f"{dst}{i}."

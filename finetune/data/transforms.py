@@ -31,7 +31,7 @@ from einops import rearrange
 from PIL import Image
 
 from finetune.data.randaug import colour_jitter, rand_augment
-from videomae.config import IMAGENET_MEAN, IMAGENET_STD  # noqa: F401  re-exported: VideoMAE K400's pre-processing
+from vit.imagenet import IMAGENET_MEAN, IMAGENET_STD  # noqa: F401  re-exported: VideoMAE K400 pre-processing
 
 HALF_MEAN = (0.5, 0.5, 0.5)             # timm vit_small_patch16_224 (organizers' baseline)
 HALF_STD = (0.5, 0.5, 0.5)
