@@ -14,6 +14,10 @@ because the checkpoints we load differ:
   'qv'   separate `q_bias` and `v_bias`, no key bias (VideoMAE, BEiT): a key bias
          adds the same number to every score of a query, which softmax ignores;
   'none' no bias at all.
+
+The same code runs for training and inference, with no speed tricks: the ones
+that used to live here (three q/k/v matmuls, in-place GELU and residual adds
+under no_grad) gained less than 3% end to end (docs/benchmarks.md).
 """
 from typing import Literal
 
@@ -28,10 +32,10 @@ BiasMode = Literal["qkv", "qv", "none"]
 class Attention(nn.Module):
     """Multi-head self-attention: every token looks at every other token.
 
-    `forward(x)` uses `F.scaled_dot_product_attention` (fused, memory-efficient).
-    `forward(x, return_attn=True)` runs the textbook path
-    softmax(Q K^T / sqrt(d)) V and also returns the attention map; a test keeps
-    the two equal.
+    `forward(x)` runs `F.scaled_dot_product_attention` (fused: it does not keep
+    the N x N map). `attention_map(x)` is the textbook formula
+    softmax(Q K^T / sqrt(d)) for the lessons' figures; a test keeps
+    `attention_map(x) @ V` equal to the fused output.
     """
 
     def __init__(self, dim: int, heads: int, bias: BiasMode = "qkv", attn_drop: float = 0.0, proj_drop: float = 0.0):
@@ -52,35 +56,35 @@ class Attention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
 
-    def _qkv_biases(self) -> tuple[torch.Tensor | None, ...]:
-        """(query, key, value) biases; None where there is none."""
-        if self.q_bias is not None:
-            return self.q_bias, None, self.v_bias  # 'qv': no key bias
-        if self.qkv.bias is not None:
-            return self.qkv.bias.chunk(3)
-        return None, None, None
+    def qkv_bias(self) -> torch.Tensor | None:
+        """The (3D,) bias of the `qkv` matmul, or None. In 'qv' mode the key's
+        third is zeros, as the official VideoMAE `modeling_finetune.py` builds it."""
+        if self.q_bias is None:
+            return self.qkv.bias
+        return torch.cat((self.q_bias, torch.zeros_like(self.v_bias), self.v_bias))
 
-    def forward(self, x: torch.Tensor, return_attn: bool = False):
-        # Three matmuls with the three row blocks of the `qkv` weight (views, no copy), not one
-        # (B, N, 3D) matmul: each of q, k, v then has its own (B, N, D) buffer, and attention
-        # reads tokens 3x closer together in memory: ~4% faster attention on CPU, same matmul time
-        # (benchmarks/cpu_kernels.py).
-        q, k, v = (F.linear(x, w, b) for w, b in zip(self.qkv.weight.chunk(3), self._qkv_biases()))  # 3 x (B, N, D)
-        q, k, v = (rearrange(t, "b n (h d) -> b h n d", h=self.heads) for t in (q, k, v))  # 3 x (B, h, N, d)
+    def project_qkv(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, D) -> (3, B, h, N, d): queries, keys and values of every head."""
+        qkv = F.linear(x, self.qkv.weight, self.qkv_bias())  # one matmul: (B, N, D) -> (B, N, 3D)
+        return rearrange(qkv, "b n (three h d) -> three b h n d", three=3, h=self.heads)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.project_qkv(x)  # 3 x (B, h, N, d)
         drop = self.attn_drop if self.training else 0.0
-        if return_attn:
-            attn = (q * self.scale) @ k.transpose(-2, -1)  # (B, h, N, N): score of query i for key j
-            attn = attn.softmax(dim=-1)
-            out = F.dropout(attn, drop, self.training) @ v  # (B, h, N, d)
-        else:
-            out = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)  # (B, h, N, d)
-        out = rearrange(out, "b h n d -> b n (h d)")  # heads concatenated -> (B, N, D)
-        out = self.proj_drop(self.proj(out))
-        return (out, attn) if return_attn else out
+        out = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)  # softmax(QK^T/sqrt(d)) V: (B, h, N, d)
+        out = rearrange(out, "b h n d -> b n (h d)")  # heads side by side: (B, N, D)
+        return self.proj_drop(self.proj(out))
+
+    def attention_map(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, D) -> (B, h, N, N): softmax(Q K^T / sqrt(d)), row i = how much
+        token i looks at each token, per head (rows sum to 1)."""
+        q, k, _ = self.project_qkv(x)  # 2 x (B, h, N, d)
+        scores = (q * self.scale) @ k.transpose(-2, -1)  # (B, h, N, N): score of query i for key j
+        return scores.softmax(dim=-1)
 
 
 class MLP(nn.Module):
-    """Per-token two-layer network D -> ratio*D -> D with GELU (ViT eq. 3)."""
+    """Per-token two-layer network D -> hidden -> D with GELU (ViT eq. 3)."""
 
     def __init__(self, dim: int, hidden: int, drop: float = 0.0):
         super().__init__()
@@ -90,12 +94,8 @@ class MLP(nn.Module):
         self.drop = nn.Dropout(drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.fc1(x)  # (B, N, D) -> (B, N, hidden)
-        if h.requires_grad:  # training: GELU's backward needs fc1's output, so a new tensor
-            h = self.act(h)
-        else:  # inference: GELU in place, one (B, N, hidden) tensor fewer (see `add_residual`)
-            h = torch.ops.aten.gelu_(h, approximate=self.act.approximate)
-        return self.drop(self.fc2(self.drop(h)))  # (B, N, hidden) -> (B, N, D)
+        x = self.drop(self.act(self.fc1(x)))  # (B, N, D) -> (B, N, hidden)
+        return self.drop(self.fc2(x))  # (B, N, hidden) -> (B, N, D)
 
 
 class DropPath(nn.Module):
@@ -110,7 +110,7 @@ class DropPath(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.p == 0.0 or not self.training:
             return x
-        keep = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(1 - self.p)  # (B, 1, 1)
+        keep = torch.bernoulli(x.new_full((x.shape[0],) + (1,) * (x.ndim - 1), 1 - self.p))  # (B, 1, 1): 1 = kept
         return x * keep / (1 - self.p)
 
     def extra_repr(self) -> str:
@@ -152,26 +152,14 @@ class Block(nn.Module):
         self.ls2 = LayerScale(dim, layer_scale) if layer_scale else nn.Identity()
         self.drop_path = DropPath(drop_path)
 
-    def forward(self, x: torch.Tensor, return_attn: bool = False):
-        a = self.attn(self.norm1(x), return_attn=return_attn)
-        a, attn = a if return_attn else (a, None)  # attn: (B, h, N, N) map, only when asked for
-        x = add_residual(x, self.drop_path(self.ls1(a)))  # (B, N, D)
-        x = add_residual(x, self.drop_path(self.ls2(self.mlp(self.norm2(x)))))  # (B, N, D)
-        return (x, attn) if return_attn else x
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop_path(self.ls1(self.attn(self.norm1(x))))  # tokens exchange information: (B, N, D)
+        x = x + self.drop_path(self.ls2(self.mlp(self.norm2(x))))  # each token on its own: (B, N, D)
+        return x
 
-
-def add_residual(x: torch.Tensor, branch: torch.Tensor) -> torch.Tensor:
-    """`x + branch`, where `branch` is a tensor the block has just made.
-
-    When autograd is not recording (inference, `torch.no_grad()`), the sum is
-    written into `branch` in place instead of a new tensor. Same numbers; with
-    the MLP's in-place GELU a block makes three tensors fewer (29 MB for a
-    VideoViT-B block at 16x224, batch 1), so inference peaks lower and, on CPU,
-    has fewer freshly allocated pages to fault in (docs/benchmarks.md).
-    """
-    if x.requires_grad or branch.requires_grad or branch.dtype != x.dtype or branch.shape != x.shape:
-        return x + branch  # autograd needs both operands intact; or the sum's dtype/shape differs
-    return branch.add_(x)
+    def attention_map(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, D) -> (B, h, N, N): the attention weights this block uses on input x."""
+        return self.attn.attention_map(self.norm1(x))
 
 
 def build_blocks(depth: int, dim: int, heads: int, drop_path: float = 0.0, **block_kwargs) -> nn.ModuleList:
@@ -200,4 +188,4 @@ def init_patch_proj(conv: nn.Module) -> None:
     nn.init.zeros_(conv.bias)
 
 
-__all__ = ["Attention", "MLP", "DropPath", "LayerScale", "Block", "add_residual", "build_blocks", "init_weights", "init_patch_proj"]
+__all__ = ["Attention", "MLP", "DropPath", "LayerScale", "Block", "build_blocks", "init_weights", "init_patch_proj"]
