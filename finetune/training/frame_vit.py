@@ -11,7 +11,6 @@ head lives here so that `optim.layer_id` sees `backbone.blocks.i` and `head`.
 import torch
 from einops import rearrange
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 from vit import ViT, ViTConfig
 from vit.blocks import init_weights
@@ -27,28 +26,18 @@ class FrameViT(nn.Module):
         self.head_drop = nn.Dropout(head_dropout)
         self.head = nn.Linear(backbone.cfg.dim, num_classes)
         init_weights(self.head)
-        self.grad_checkpointing = False
 
     @property
     def blocks(self) -> nn.ModuleList:
         return self.backbone.blocks
 
     def set_grad_checkpointing(self, enable: bool = True) -> None:
-        self.grad_checkpointing = enable
-
-    def _features(self, images: torch.Tensor) -> torch.Tensor:
-        if not (self.grad_checkpointing and self.training):
-            return self.backbone(images)  # (N, C, H, W) -> (N, D)
-        vit = self.backbone
-        x = vit.prepend_cls(vit.embed_patches(images))  # (N, 1+P, D)
-        for block in vit.blocks:
-            x = checkpoint(block, x, use_reentrant=False)  # recomputed in backward: activations not kept
-        return vit.forward_head(vit.norm(x))  # (N, 1+P, D) -> (N, D)
+        self.backbone.set_grad_checkpointing(enable)  # ViT.forward_blocks recomputes each block in backward
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
         b = video.shape[0]
         frames = rearrange(video, "b c t h w -> (b t) c h w")  # (B, C, T, H, W) -> (B*T, C, H, W)
-        feats = rearrange(self._features(frames), "(b t) d -> b t d", b=b)  # (B*T, D) -> (B, T, D)
+        feats = rearrange(self.backbone(frames), "(b t) d -> b t d", b=b)  # (B*T, D) -> (B, T, D)
         return self.head(self.head_drop(feats.mean(dim=1)))  # (B, T, D) -> (B, D) -> (B, classes)
 
 

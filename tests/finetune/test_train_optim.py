@@ -102,3 +102,20 @@ def test_overrides_parse_types_and_reject_unknown_fields():
     with pytest.raises(ValueError, match="unknown preset"):
         get_preset("exp9")
     assert math.isclose(get_preset("exp3").mixup, 0.8)
+
+
+def test_frame_vit_checkpointing_goes_through_vit_and_keeps_the_gradients():
+    torch.manual_seed(0)
+    model = _tiny_frames()
+    video = torch.randn(2, 3, 2, 32, 32)
+
+    def grads():
+        model.zero_grad()
+        model(video).square().sum().backward()
+        return {n: p.grad.clone() for n, p in model.named_parameters()}
+
+    plain = grads()
+    model.set_grad_checkpointing(True)
+    assert model.backbone.grad_checkpointing  # ViT.forward_blocks does it, no copy in FrameViT
+    for name, g in grads().items():
+        torch.testing.assert_close(g, plain[name], msg=name)
