@@ -1,19 +1,25 @@
 """The kernel-level choices behind `vit/blocks.py`, measured at VideoViT-B's
 shapes (16x224: N = 1568 tokens, D = 768, 12 heads of 64), and the routes that
-were tried for a faster CPU forward and not kept (docs/benchmarks.md).
+were tried for a faster CPU forward and not kept (docs/benchmarks.md). In each
+group the first variant is what `vit/blocks.py` does.
 
-    python benchmarks/cpu_kernels.py [--batch 1] [--repeats 12] [--threads N] [--compile]
+    python benchmarks/cpu_kernels.py [--batch 1] [--repeats 12] [--threads N] [--blocks] [--compile]
 
 Each group's variants run interleaved (the order flips every repeat) and the
 median time of each is printed in ms, with its ratio to the first variant:
 
   attention layout  SDPA on q, k, v sliced from one (B, N, 3D) matmul output
-                    vs on three (B, N, D) outputs (what `Attention` does)
+                    vs on three (B, N, D) outputs (from three matmuls)
   qkv matmul        one (D -> 3D) matmul vs three (D -> D)
   GELU              out of place vs in place on the MLP's hidden tensor
+                    (in place only works with autograd off)
   Linear            F.linear (MKL) vs the same as a 1x1 conv (oneDNN) vs MKL
                     pre-packed weights (`torch.ops.mkl._mkl_linear`, private)
   attention         SDPA vs softmax(QK^T)V by hand in query chunks
+  --blocks          VideoViT-B's 12 blocks as `vit/blocks.py` runs them vs with
+                    the tricks it no longer has (q, k, v from three matmuls;
+                    GELU and the residual adds in place, autograd off only):
+                    inference, and forward + backward
   --compile         videovit_base forward: eager vs torch.compile (slow)
 """
 import argparse
@@ -31,10 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 N, D, HEADS = 1568, 768, 12
 
 
-def race(title: str, variants: dict, repeats: int) -> None:
-    """Time each zero-argument callable `repeats` times, interleaved; print medians."""
+def race(title: str, variants: dict, repeats: int, grad: bool = False) -> None:
+    """Time each zero-argument callable `repeats` times, interleaved; print medians.
+    Autograd is off unless `grad`."""
     times = {name: [] for name in variants}
-    with torch.no_grad():
+    with torch.set_grad_enabled(grad):
         for fn in variants.values():
             fn()  # warm-up
         for r in range(repeats):
@@ -50,11 +57,71 @@ def race(title: str, variants: dict, repeats: int) -> None:
         print(f"  {name:<34} {ms:8.2f} ms  {ms / first:5.2f}x the first")
 
 
+def attention_three_matmuls(attn, x: torch.Tensor) -> torch.Tensor:
+    """`Attention.forward` with q, k, v from three matmuls on the row blocks of the
+    `qkv` weight (three (B, N, D) buffers) instead of one (B, N, 3D) output."""
+    bias = attn.qkv_bias()
+    biases = bias.chunk(3) if bias is not None else (None, None, None)
+    q, k, v = (rearrange(F.linear(x, w, b), "b n (h d) -> b h n d", h=attn.heads)
+               for w, b in zip(attn.qkv.weight.chunk(3), biases))  # 3 x (B, h, N, d)
+    out = F.scaled_dot_product_attention(q, k, v)  # (B, h, N, d)
+    return attn.proj(rearrange(out, "b h n d -> b n (h d)"))
+
+
+def block_with_removed_tricks(block, x: torch.Tensor, in_place: bool) -> torch.Tensor:
+    """`Block.forward` at evaluation (no LayerScale, DropPath off) with three q, k, v
+    matmuls and, with `in_place` (autograd off only), GELU and the residual adds
+    written into tensors the block has just made."""
+    a = attention_three_matmuls(block.attn, block.norm1(x))
+    x = a.add_(x) if in_place else x + a
+    h = block.mlp.fc1(block.norm2(x))
+    h = torch.ops.aten.gelu_(h) if in_place else F.gelu(h)
+    m = block.mlp.fc2(h)
+    return m.add_(x) if in_place else x + m
+
+
+def race_blocks(batch: int, repeats: int) -> None:
+    from videomae import videovit_base
+
+    model = videovit_base(num_classes=400).eval()
+    with torch.no_grad():
+        tokens = model.embed(torch.randn(batch, 3, 16, 224, 224))  # (B, N, D)
+
+    def stack(block_fn):
+        def run():
+            x = tokens
+            for block in model.blocks:
+                x = block_fn(block, x)
+            return x
+        return run
+
+    variants = {
+        "vit/blocks.py": stack(lambda block, x: block(x)),
+        "three q, k, v matmuls": stack(lambda block, x: block_with_removed_tricks(block, x, in_place=False)),
+        "+ GELU, residual adds in place": stack(lambda block, x: block_with_removed_tricks(block, x, in_place=True)),
+    }
+    with torch.no_grad():
+        reference = variants["vit/blocks.py"]()
+        for fn in variants.values():
+            torch.testing.assert_close(fn(), reference, atol=1e-4, rtol=1e-4)  # the same numbers
+    race(f"VideoViT-B 12 blocks, inference, batch {batch}", variants, repeats)
+
+    def train_step(fn):
+        def run():
+            model.zero_grad(set_to_none=True)
+            fn().square().mean().backward()
+        return run
+
+    training = {name: train_step(variants[name]) for name in ("vit/blocks.py", "three q, k, v matmuls")}
+    race(f"VideoViT-B 12 blocks, forward + backward, batch {batch}", training, repeats, grad=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--repeats", type=int, default=12)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--blocks", action="store_true", help="also time the 12 blocks against the removed tricks")
     p.add_argument("--compile", action="store_true", help="also time torch.compile of videovit_base (minutes)")
     args = p.parse_args()
     if args.threads:
@@ -111,6 +178,9 @@ def main():
 
     race("attention", {"SDPA": lambda: F.scaled_dot_product_attention(q, k, v),
                        **{f"by hand, {c} queries at a time": by_hand(c) for c in (64, 128, 256)}}, args.repeats)
+
+    if args.blocks:
+        race_blocks(b, args.repeats)
 
     if args.compile:
         from videomae import videovit_base
