@@ -274,13 +274,3 @@ def test_mismatched_file_names_key_and_both_shapes(tmp_path):
         ViT.from_pretrained(tmp_path / "bad.pth", heads=3)  # width 30 is no released model's: heads given
     msg = str(err.value)
     assert "blocks.1.mlp.fc1.weight" in msg and "(60, 30)" in msg and "(61, 30)" in msg and "bad.pth" in msg
-
-
-def test_lesson_runs_and_writes_figures(tmp_path, capsys):
-    from vit.lesson import main
-
-    main(["--out", str(tmp_path), "--steps", "3"])
-    printed = capsys.readouterr().out
-    assert "(196, 768)" in printed and "(1, 197, 384)" in printed and "(1, 6, 197, 197)" in printed
-    for name in ("patch_grid.png", "attention_cls.png", "position_similarity.png"):
-        assert (tmp_path / name).stat().st_size > 10_000
