@@ -167,6 +167,9 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
     except StopRun as stop:
         if d.main:
             print(stop, flush=True)
+        # every process stops at the same step; wait for rank 0's last save before leaving the group, or a
+        # process that left early closes connections the others still use (gloo then aborts it)
+        barrier(d)
         return {"stopped": True, "global_step": state.global_step, "seen": seen}
     if not record:  # resumed after the last epoch had been saved: take the logged numbers
         record = (read_metrics(run) or [{}])[-1]
