@@ -1,7 +1,6 @@
 """VideoMAE pieces: tubelets, masks, position tables, targets, shapes and errors."""
 import pytest
 import torch
-from torch import nn
 
 from videomae import (
     TubeletEmbed, VideoMAEConfig, VideoViT, frame_mask, linear_from_conv3d, patchify, random_mask,

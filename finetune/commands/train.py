@@ -121,13 +121,15 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
               f"of {cfg.batch_size} per process), peak lr {peak_lr:.3g}, {steps_per_epoch} steps/epoch"
               + (f"; resuming at epoch {state.epoch + 1}, step {state.step_in_epoch}" if ckpt else ""), flush=True)
 
+    counts = class_counts(tr_clips, len(classes))  # the prior predict falls back on; fixed for the run
+
     def save(st):
         rngs = gather(rng_state(generator, d.device), d)  # every process's random state: each resumes its own
         if d.main:
             atomic_save({"model": model.state_dict(), "model_spec": spec, "optimizer": optimizer.state_dict(),
                          "scaler": scaler.state_dict() if scaler.is_enabled() else None, "state": asdict(st),
                          "clips_per_step": per_step, "rng": rngs, "config": C.to_dict(cfg), "classes": classes,
-                         "class_counts": class_counts(tr_clips, len(classes)), "preset": preset}, run / CHECKPOINT)
+                         "class_counts": counts, "preset": preset}, run / CHECKPOINT)
 
     def on_step(st):
         # mid-epoch, save only after a good step: a resumed run then retries the skipped ones

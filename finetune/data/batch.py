@@ -41,11 +41,6 @@ def collate_eval(samples: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     return out, sizes, default_collate(list(keys))
 
 
-def train_input(videos: torch.Tensor, mean, std) -> torch.Tensor:
-    """uint8 (B, 3, T, S, S), already on the device -> normalised float."""
-    return normalize(videos, mean, std)
-
-
 def eval_input(regions: torch.Tensor, sizes: torch.Tensor, size: int, views: int, mean, std) -> torch.Tensor:
     """Padded uint8 regions (B, K, 3, T, H, W) on the device -> float (B*K*V, 3, T, size, size).
 

@@ -39,7 +39,8 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from finetune.config import TrainConfig
-from finetune.data.batch import eval_input, train_input
+from finetune.data.batch import eval_input
+from finetune.data.transforms import normalize
 from finetune.errors import UserError
 from finetune.progress import progress
 from finetune.training.distributed import Dist, all_sum
@@ -179,7 +180,7 @@ def train_epoch(t: Trainer, loader, sampler, state: TrainState, on_step=None) ->
         stage = schedule.stage(state.global_step)
         for k, n in enumerate(sizes):
             videos, labels = next(batches)
-            videos = train_input(videos.to(d.device, non_blocking=True), *t.mean_std)  # uint8 -> normalised float
+            videos = normalize(videos.to(d.device, non_blocking=True), *t.mean_std)  # uint8 -> normalised float
             labels = labels.to(d.device, non_blocking=True)
             last = k == len(sizes) - 1
             with (t.net.no_sync() if d.enabled and not last else nullcontext()):  # all-reduce once per step
