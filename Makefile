@@ -1,18 +1,22 @@
 # The two quickstart commands (README): `make demo` and `make test`.
-# torch is pinned first: on the course machines the pin is a local CPU build,
-# while an unpinned torch pulls several GB of CUDA packages. Elsewhere, keep
-# the torch you have with `make test TORCH=torch`.
+# torch is installed only when none is importable: a Kaggle notebook or a CUDA
+# laptop keeps the torch it has. Where none is installed, the pin is the course
+# machines' local CPU build (an unpinned torch pulls several GB of CUDA packages);
+# `make test TORCH=torch` picks pip's default instead.
 PY ?= python3
 TORCH ?= torch==2.13.0
 
-.PHONY: install install-dev demo test lessons bench
+.PHONY: install install-dev torch demo test lessons exercises kaggle-dataset
 
-install:
-	$(PY) -m pip install -q "$(TORCH)"
+torch:
+	@if $(PY) -c "import torch" 2>/dev/null; then \
+		echo "keeping the installed torch $$($(PY) -c 'import torch; print(torch.__version__)')"; \
+	else $(PY) -m pip install -q "$(TORCH)"; fi
+
+install: torch
 	$(PY) -m pip install -q -e .
 
-install-dev:
-	$(PY) -m pip install -q "$(TORCH)"
+install-dev: torch
 	$(PY) -m pip install -q -e ".[dev]"
 
 demo: install
@@ -22,5 +26,14 @@ test: install-dev
 	@$(PY) -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
 
+# the four lessons, in reading order (docs/01 to docs/05)
 lessons: install
-	$(PY) -m vit && $(PY) -m imagemae && $(PY) -m videomae
+	$(PY) -m vit && $(PY) -m imagemae && $(PY) -m videomae && $(PY) -m videomae.why
+
+# grade your exercises/ against the real code (`make exercises NAME=attention` for one)
+exercises: install
+	$(PY) -m exercises check $(NAME)
+
+# what to upload to Kaggle as a dataset, to install this package with no internet
+kaggle-dataset:
+	$(PY) kaggle/build_dataset.py --out dist/kaggle-dataset

@@ -29,7 +29,8 @@ from pathlib import Path
 
 from finetune.errors import UserError
 
-COMMANDS = ["make_toy_data", "check_data", "train", "predict", "ablate", "demo"]  # modules of finetune.commands
+COMMANDS = ["make_toy_data", "check_data", "extract_frames", "train", "predict", "report", "ensemble", "ablate",
+            "export", "demo"]  # modules of finetune.commands
 DEBUG_ENV = "FINETUNE_DEBUG"
 USAGE_ERROR, INTERRUPTED, BUG = 2, 130, 1
 
