@@ -168,8 +168,9 @@ def convert_videomae(state: dict, config: dict | None = None, source="checkpoint
     return state, {**fields, **({"num_frames": num_frames} if num_frames else {}), **overrides}
 
 
-def hf_config(model) -> dict:
-    """transformers' `VideoMAEConfig` fields for our config (plus ours, kept whole)."""
+def hf_config(model, labels: list[str] | None = None) -> dict:
+    """transformers' `VideoMAEConfig` fields for our config (plus ours, kept whole);
+    `labels` are a classifier's class names in index order (`id2label`), LABEL_i if None."""
     cfg = model.cfg
     classifier = not hasattr(model, "decoder")
     out = {
@@ -187,13 +188,17 @@ def hf_config(model) -> dict:
         OURS: asdict(cfg),
     }
     if classifier:
-        out["id2label"] = {str(i): f"LABEL_{i}" for i in range(cfg.num_classes)}
-        out["label2id"] = {f"LABEL_{i}": i for i in range(cfg.num_classes)}
+        labels = list(labels) if labels is not None else [f"LABEL_{i}" for i in range(cfg.num_classes)]
+        if len(labels) != cfg.num_classes or len(set(labels)) != len(labels):
+            raise ValueError(f"expected {cfg.num_classes} distinct class names for the head, found {len(labels)} "
+                             f"({len(set(labels))} distinct)")
+        out["id2label"] = {str(i): name for i, name in enumerate(labels)}
+        out["label2id"] = {name: i for i, name in enumerate(labels)}
     return out
 
 
-def save_hf(model, out_dir) -> None:
-    """config.json + model.safetensors with transformers' file names."""
+def save_hf(model, out_dir, labels: list[str] | None = None) -> None:
+    """config.json + model.safetensors with transformers' file names (`labels`: see `hf_config`)."""
     from safetensors.torch import save_file
 
     state = model.state_dict()
@@ -205,4 +210,4 @@ def save_hf(model, out_dir) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     save_file({k: v.detach().contiguous() for k, v in state.items()}, str(out / "model.safetensors"), metadata={"format": "pt"})
-    (out / "config.json").write_text(json.dumps(hf_config(model), indent=2))
+    (out / "config.json").write_text(json.dumps(hf_config(model, labels), indent=2))

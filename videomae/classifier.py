@@ -74,10 +74,11 @@ class VideoViT(VideoEncoder):
         load_state(model, state, source=str(path), fresh=("fc_norm.", "head."))  # new classes, or a pretraining file
         return model
 
-    def save_pretrained(self, out_dir) -> None:
+    def save_pretrained(self, out_dir, labels: list[str] | None = None) -> None:
         """A directory `transformers.VideoMAEForVideoClassification.from_pretrained`
-        loads to the same logits (and our `from_pretrained` to the same config)."""
-        save_hf(self, out_dir)
+        loads to the same logits (and our `from_pretrained` to the same config);
+        `labels`, the class names in head order, become its `id2label`."""
+        save_hf(self, out_dir, labels)
 
 
 def videovit_tiny(num_classes: int = 10, **kw) -> VideoViT:
