@@ -74,8 +74,9 @@ def test_exported_folder_predicts_like_predict(run_and_data, tmp_path):
         torch.testing.assert_close(theirs[i], torch.tensor(row), atol=1e-5, rtol=1e-4)
         assert hf.config.id2label[int(theirs[i].argmax())] == saved["classes"][int(torch.tensor(row).argmax())]
 
-    processor = json.loads((tmp_path / "hf" / "preprocessor_config.json").read_text())
-    assert processor["crop_size"] == {"height": 16, "width": 16} and processor["size"] == {"shortest_edge": 16}
+    processor = transformers.AutoImageProcessor.from_pretrained(tmp_path / "hf")  # frames -> the model's input
+    frames = [torch.randint(0, 256, (24, 32, 3), dtype=torch.uint8).numpy() for _ in range(cfg.num_frames)]
+    assert processor(frames, return_tensors="pt")["pixel_values"].shape == (1, cfg.num_frames, 3, 16, 16)
     assert "python -m finetune train" in (tmp_path / "hf" / "README.md").read_text()
 
 
