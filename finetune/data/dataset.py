@@ -53,7 +53,7 @@ class VideoClipDataset(Dataset):
     aug: AugConfig | None = field(default_factory=AugConfig)  # train: None = no augmentation (the seed's Exp 1)
     views: int | str = 1                 # eval only: 1, 2, 3, 6 or 'tta6'
     temporal_clips: int = 1              # eval only: K clips at offsets (k + 0.5) / K
-    short_side: int = 256                # eval resize before the centre crop (VideoMAE's test protocol)
+    short_side: int = 224                # eval resize before the crops (official VideoMAE `--short_side_size`)
     seed: int = 0
     epoch: int | None = None
     bad_log: BadFrameLog = field(default_factory=BadFrameLog)  # warns once per bad file; RUN/bad_frames.txt

@@ -15,10 +15,11 @@ They leave as uint8 (3, T, S, S), the model's (C, T, H, W) layout, and
   IMAGENET_MEAN/STD for VideoMAE Kinetics-400 weights (their pre-processing),
   HALF_MEAN/STD (0.5) for the organizers' timm ViT-S baseline.
 
-Evaluation: resize the short side to 256, centre crop 224 (VideoMAE's test
-protocol). TTA (the seed's Exp 4, 6 views): 3 crops along the long side
-(left/centre/right for landscape frames, top/centre/bottom for portrait) x
-(plain, mirrored), ordered [c0, c1, c2, flip(c0), flip(c1), flip(c2)].
+Evaluation: resize the short side to 224, centre crop 224 (the official VideoMAE
+fine-tuning's `--short_side_size 224`; `short_side=256` gives the ImageNet habit).
+TTA (the seed's Exp 4, 6 views): 3 crops along the long side (left/centre/right
+for landscape frames, top/centre/bottom for portrait) x (plain, mirrored),
+ordered [c0, c1, c2, flip(c0), flip(c1), flip(c2)].
 """
 from __future__ import annotations
 
@@ -122,7 +123,7 @@ def crop_positions(h: int, w: int, size: int, n: int) -> list[tuple[int, int]]:
     return [(round(k * (h - size) / (n - 1)), (w - size) // 2) for k in range(n)]
 
 
-def eval_region(frames: list[Image.Image], size: int = 224, short_side: int = 256, views: int = 1) -> torch.Tensor:
+def eval_region(frames: list[Image.Image], size: int = 224, short_side: int = 224, views: int = 1) -> torch.Tensor:
     """T PIL frames -> uint8 (3, T, h, w): the resized clip, cut to the part the `views` crops cover.
 
     Resize the short side to `short_side`, then keep the centre `size` pixels across the
@@ -156,7 +157,7 @@ def views_of(region: torch.Tensor, size: int, views: int) -> torch.Tensor:
     return torch.stack(crops)                                  # (V, ..., 3, T, size, size)
 
 
-def eval_views(frames: list[Image.Image], size: int = 224, short_side: int = 256, views: int = 1) -> torch.Tensor:
+def eval_views(frames: list[Image.Image], size: int = 224, short_side: int = 224, views: int = 1) -> torch.Tensor:
     """T PIL frames -> uint8 (V, 3, T, size, size): `eval_region` then `views_of`, all on the CPU."""
     return views_of(eval_region(frames, size, short_side, views), size, views)
 

@@ -84,7 +84,10 @@ def test_presets_are_the_seed_rows():
     assert not PRESETS["exp1"].aug and PRESETS["exp1"].mixup == 0
     assert PRESETS["exp2"].aug and PRESETS["exp2"].mixup == 0
     assert PRESETS["exp3"].mixup == 0.8 and PRESETS["exp3"].stage2_epochs == 0
+    assert PRESETS["exp3"].label_smoothing == 0  # the seed's Exp 3 is Mixup alone; smoothing comes with Exp 4
     assert PRESETS["exp4"].stage2_epochs > 0 and PRESETS["exp4"].tta == "tta6"
+    assert vars(PRESETS["exp4"]) == {**vars(PRESETS["exp3"]), "stage2_epochs": 3, "tta": "tta6"}  # + 2 stages, TTA
+    assert PRESETS["exp4"].stage2_smoothing == 0.1 and PRESETS["exp4"].stage2_lr < PRESETS["exp4"].blr / 10
     assert PRESETS["exp4-30ep"].epochs == 30 and PRESETS["exp4-8f"].num_frames == 8
     assert PRESETS["vit-s-frames"].model == "vit_s_frames" and PRESETS["vit-s-frames"].mean_std == "half"
     for cfg in PRESETS.values():
