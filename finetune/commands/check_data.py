@@ -8,7 +8,9 @@ truncation) and reports
   errors   (training or prediction would fail or guess): missing data_train/,
            classes without clips, empty clips, unreadable or truncated images,
            frame names without a number, two frames of a clip with the same
-           number, test folders not named by an integer;
+           number, test folders not named by an integer, videos (.avi/.mp4/
+           .webm/.mkv clips) that do not open or stop well before the frame
+           count their header announces, a video and a folder of one name;
   warnings (works, but look): stray files, grayscale frames, frames of odd or
            mixed sizes, gaps in frame numbers, a clip whose frames are named in
            more than one way, classes with few clips, a missing test/ folder or
@@ -17,7 +19,9 @@ Files the operating system leaves behind (.DS_Store, Thumbs.db, __MACOSX, ._x.jp
 are not data: they are only counted in the summary.
 Exit code 1 if there is any error (or any warning with --strict), else 0, with
 a one-screen summary: classes, clips, frames per clip min/median/max, frame
-namings (see finetune.data.layout.frame_naming), sizes.
+namings (see finetune.data.layout.frame_naming), sizes, and how many clips
+are videos and how many frame folders. Every frame of a video is decoded
+(PyAV; without it, one `error:` line saying how to install it).
 """
 from __future__ import annotations
 
@@ -29,7 +33,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from finetune.data.layout import TEST_DIR, TRAIN_DIR, DataNotFoundError, find_data_root, frame_naming, frame_number, is_litter, scan_clip
+from finetune.data.layout import (TEST_DIR, TRAIN_DIR, DataNotFoundError, find_data_root, frame_naming, frame_number,
+                                   is_litter, is_video_file, scan_clip)
 from finetune.progress import progress as track
 
 GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
@@ -44,6 +49,9 @@ class Report:
     sizes: Counter = field(default_factory=Counter)
     namings: Counter = field(default_factory=Counter)    # frame naming pattern -> number of clips
     litter: list[Path] = field(default_factory=list)     # OS files skipped, for the summary only
+    videos: Counter = field(default_factory=Counter)     # '.avi mpeg4' -> number of video clips that open
+    video_clips: int = 0                                 # clips that are video files ...
+    folders: int = 0                                     # ... and clips that are frame folders
 
     def add(self, level: str, path: Path, what: str) -> None:
         self.problems.append((level, path, what))
@@ -101,14 +109,60 @@ def check_clip(clip: Path, rep: Report) -> int:
     return len(frames)
 
 
-def _subfolders(folder: Path, rep: Report) -> list[Path]:
+# A video whose stream ends this many frames (or this fraction) short of its header's count is
+# still a warning: some writers round the count; more than that is a truncated file.
+SHORT_FRAMES, SHORT_FRACTION = 2, 0.05
+
+
+def check_video(path: Path, rep: Report) -> int:
+    """Decode every frame of one video clip; return the number of frames that decode (0: an error was added)."""
+    from finetune.data.decode import UnreadableClip
+    from finetune.data.video import scan_video
+
+    try:
+        info, n, stopped = scan_video(path)
+    except UnreadableClip as e:
+        rep.add("error", path, f"unreadable video ({e})")
+        return 0
+    rep.videos[f"{path.suffix.lower()} {info.codec}"] += 1
+    if n == 0:
+        rep.add("error", path, "unreadable video: no frame decodes" + (f" ({stopped})" if stopped else ""))
+        return 0
+    short = info.frames - n
+    if stopped or short > max(SHORT_FRAMES, SHORT_FRACTION * info.frames):
+        rep.add("error", path, f"truncated video: {n} frames decode" + (f" of the {info.frames} its header announces"
+                               if info.frames else "") + (f" ({stopped})" if stopped else ""))
+    elif short > 0:
+        rep.add("warning", path, f"{n} frames decode, its header announces {info.frames}")
+    if min(info.width, info.height) < 64:
+        rep.add("warning", path, f"tiny frames {info.width}x{info.height}")
+    rep.sizes[(info.width, info.height)] += n
+    return n
+
+
+def _subfolders(folder: Path, rep: Report, videos: bool = False) -> list[Path]:
+    """The folders (and with `videos`, the video files) in `folder`; other files are stray-file warnings."""
     dirs = []
     for p in sorted(folder.iterdir()):
         if is_litter(p):
             rep.litter.append(p)
         else:
-            (dirs.append(p) if p.is_dir() else rep.add("warning", p, "stray file"))
+            (dirs.append(p) if p.is_dir() or (videos and is_video_file(p)) else rep.add("warning", p, "stray file"))
     return dirs
+
+
+def _clip_name(p: Path) -> str:
+    return p.stem if is_video_file(p) else p.name
+
+
+def _same_names(clips: list[Path], rep: Report) -> None:
+    """A frame folder and a video (or two videos) giving one clip name: which one is the clip is a guess."""
+    by_name: dict[str, list[Path]] = {}
+    for p in clips:
+        by_name.setdefault(_clip_name(p), []).append(p)
+    for group in by_name.values():
+        for p in group[1:]:
+            rep.add("error", p, f"same clip name as {group[0].name}; keep one of the two")
 
 
 def check_dataset(path: str | Path, min_clips: int = 5, progress: bool = True) -> Report:
@@ -129,7 +183,8 @@ def check_dataset(path: str | Path, min_clips: int = 5, progress: bool = True) -
         if not classes:
             rep.add("error", train, "no class folders")
         for c in classes:
-            clips = _subfolders(c, rep)
+            clips = _subfolders(c, rep, videos=True)
+            _same_names(clips, rep)
             rep.clips_per_class[c.name] = len(clips)
             if not clips:
                 rep.add("error", c, "class has no clips")
@@ -141,18 +196,26 @@ def check_dataset(path: str | Path, min_clips: int = 5, progress: bool = True) -
         rep.add("warning", test, "missing test folder (needed by predict)")
     else:
         ids = []
-        for d in _subfolders(test, rep):
-            if d.name.isdigit():
-                ids.append(int(d.name))
+        entries = _subfolders(test, rep, videos=True)
+        _same_names(entries, rep)
+        for d in entries:
+            if _clip_name(d).isdigit():
+                ids.append(int(_clip_name(d)))
                 todo.append((d, rep.frames_test))
             else:
-                rep.add("error", d, "test folder name is not an integer id")
+                rep.add("error", d, f"test {'video' if d.is_file() else 'folder'} name is not an integer id")
         missing = sorted(set(range(max(ids) + 1)) - set(ids)) if ids else []
         if missing:
             rep.add("warning", test, f"test ids missing from 0..{max(ids)}: {missing[:10]}")
+    videos = [clip for clip, _ in todo if clip.is_file()]
+    if videos:   # no PyAV: one error line before the walk, not one per video
+        from finetune.data.video import require_av
+
+        require_av(videos[0])
+    rep.video_clips, rep.folders = len(videos), len(todo) - len(videos)
     for clip, counts in track(todo, desc="check-data", unit="clip", disable=not progress or len(todo) < 500,
                               file=sys.stderr):
-        counts.append(check_clip(clip, rep))
+        counts.append(check_video(clip, rep) if clip.is_file() else check_clip(clip, rep))
     return rep
 
 
@@ -163,6 +226,8 @@ def summary(rep: Report) -> str:
     lines = [f"classes: {len(per)}" + (f"  (clips per class min/max {min(per)}/{max(per)})" if per else ""),
              f"train clips: {len(rep.frames_train)}   frames per clip min/median/max: {stats(rep.frames_train)}",
              f"test clips:  {len(rep.frames_test)}   frames per clip min/median/max: {stats(rep.frames_test)}",
+             f"clips: {rep.video_clips} videos, {rep.folders} frame folders"
+             + (f"   videos: {_top(rep.videos, unit='clips')}" if rep.videos else ""),
              "frame naming: " + _top(rep.namings, unit="clips") + "   (# = one digit, <n> = a number of any width)",
              "frame sizes: " + _top(rep.sizes, lambda s: f"{s[0]}x{s[1]}"),
              f"problems: {rep.errors} errors, {len(rep.problems) - rep.errors} warnings"]

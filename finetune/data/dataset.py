@@ -1,7 +1,8 @@
-"""`VideoClipDataset`: clip folder -> sampled, augmented uint8 clip, in the model's (C, T, H, W) layout.
+"""`VideoClipDataset`: clip folder or video -> sampled, augmented uint8 clip, in the model's (C, T, H, W) layout.
 
 One sample = sample indices (finetune.data.sampling) -> decode only those frames
-(finetune.data.decode) -> one consistent spatial transform for the whole clip
+(finetune.data.decode for frame folders, finetune.data.video for .avi/.mp4/...
+files; a video's frame count is read once and kept) -> one consistent spatial transform for the whole clip
 (finetune.data.transforms). Samples stay uint8: normalising (and, for evaluation,
 cutting the TTA views) happens on the GPU after the copy (finetune.data.batch).
 
@@ -40,6 +41,7 @@ from torch.utils.data import Dataset
 
 from finetune.data.decode import BadFrameLog, UnreadableClip, read_clip
 from finetune.data.layout import Clip, list_frames
+from finetune.data import video
 from finetune.data.sampling import sample_indices, temporal_offsets
 from finetune.data.transforms import AugConfig, eval_region, train_transform
 
@@ -68,6 +70,9 @@ class VideoClipDataset(Dataset):
         if self.views not in (1, 2, 3, 6):
             raise ValueError(f"expected views in (1, 2, 3, 6, 'tta6'), got {self.views!r}")
         self._frames: dict[int, list] = {}   # frame lists, filled lazily (a worker lists only what it reads)
+        self._lengths: dict[int, int] = {}   # frames per video clip, from its header or one decode pass
+        if any(c.video for c in self.clips):
+            video.require_av(next(c.path for c in self.clips if c.video))   # no PyAV: one error now, not per worker
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -81,6 +86,14 @@ class VideoClipDataset(Dataset):
             self._frames[i] = list_frames(self.clips[i].path)
         return self._frames[i]
 
+    def length(self, i: int) -> int:
+        """The number of frames of clip i (at least 1, so that sampling works); UnreadableClip for a bad video."""
+        if not self.clips[i].video:
+            return max(len(self.frames(i)), 1)
+        if i not in self._lengths:
+            self._lengths[i] = video.count_frames(self.clips[i].path)
+        return self._lengths[i]
+
     def _rng(self, i: int, epoch: int | None) -> np.random.Generator:
         if epoch is not None:
             return np.random.default_rng([self.seed, epoch, i])
@@ -89,6 +102,8 @@ class VideoClipDataset(Dataset):
 
     def _read(self, i: int, indices: list[int]) -> list:
         """The frames `indices` of clip i (bad frames replaced); UnreadableClip if none can be read."""
+        if self.clips[i].video:
+            return video.read_video(self.clips[i].path, indices, max(self.short_side, self.size), on_bad=self.bad_log)
         paths = self.frames(i)
         if not paths:
             raise UnreadableClip(f"no frames (.jpg/.jpeg/.png) in {self.clips[i].path}")
@@ -106,7 +121,7 @@ class VideoClipDataset(Dataset):
         raise UnreadableClip(f"no clip of the {len(self.clips)} has a readable frame (first: {self.clips[0].path})")
 
     def _train_sample(self, i: int, epoch: int | None) -> torch.Tensor:
-        n = max(len(self.frames(i)), 1)
+        n = self.length(i)
         if self.aug is None:  # the seed's Exp 1: the deterministic evaluation transform, centre frames and crop
             idx = sample_indices(n, self.num_frames, False)
             return eval_region(self._read(i, idx), self.size, self.short_side, 1)      # (3, T, S, S) uint8
@@ -116,9 +131,9 @@ class VideoClipDataset(Dataset):
 
     def _eval_sample(self, i: int):
         clip = self.clips[i]
-        n = max(len(self.frames(i)), 1)
-        per_clip = [sample_indices(n, self.num_frames, False, offset=o) for o in temporal_offsets(self.temporal_clips)]
         try:
+            n = self.length(i)
+            per_clip = [sample_indices(n, self.num_frames, False, offset=o) for o in temporal_offsets(self.temporal_clips)]
             frames = self._read(i, [j for idx in per_clip for j in idx])   # every distinct frame decoded once
         except UnreadableClip as err:
             self.bad_log.clip(clip.path, str(err))

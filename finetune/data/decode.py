@@ -13,7 +13,8 @@ replaces a frame that does not decode by the nearest readable frame of the
 same clip (neighbouring frames of a video are nearly the same picture, so the
 clip keeps its length and its order of time) and reports the file through
 `on_bad`. Only a clip with no readable frame at all raises `UnreadableClip`,
-naming the clip folder. `BadFrameLog` turns those reports into one warning
+naming the clip folder (finetune.data.video does the same for a video that
+stops early or does not open). `BadFrameLog` turns those reports into one warning
 per file and, optionally, a tab-separated log a run folder can keep;
 `python -m finetune check-data` finds every such file before training.
 """
@@ -26,6 +27,7 @@ from typing import Callable
 
 from PIL import Image
 
+from finetune.data.layout import VIDEO_SUFFIXES
 from finetune.errors import DataError
 
 # What Pillow raises for a file that is not a readable image: UnidentifiedImageError
@@ -43,7 +45,7 @@ class FrameError(DataError):
 
 
 class UnreadableClip(DataError):
-    """No frame of a clip can be decoded; the message names the clip folder."""
+    """No frame of a clip can be decoded; the message names the clip folder (or video file)."""
 
     def __init__(self, message: str, clip: Path | None = None):
         super().__init__(message)
@@ -160,8 +162,10 @@ class BadFrameLog:
         self.seen: set[tuple[str, str]] = set()   # (kind, path) already reported by this process
 
     def __call__(self, frame_path: Path, reason: str) -> None:
+        video = Path(frame_path).suffix.lower() in VIDEO_SUFFIXES   # a video that stops early (finetune.data.video)
         self._report("frame", frame_path, reason,
-                     "cannot decode frame {path} ({reason}); using the nearest readable frame of its clip")
+                     "cannot decode every frame of video {path} ({reason}); using its last decoded frame" if video
+                     else "cannot decode frame {path} ({reason}); using the nearest readable frame of its clip")
 
     def clip(self, clip_dir: Path, reason: str) -> None:
         self._report("clip", clip_dir, reason, "no readable frame in {path}; the clip is left out")

@@ -4,6 +4,13 @@
       data_train/<class>/<clip_name>/10000.jpg, 10001.jpg, ...   # labelled clips
       test/<id>/10000.jpg, ...                                   # id = 0..509
 
+A clip may also be a raw video next to (or instead of) a frame folder:
+`data_train/<class>/<clip_name>.avi` and `test/<id>.avi` (.avi, .mp4, .webm,
+.mkv: HMDB51 and UCF101 ship .avi). Its name is the file name without the
+suffix, so a video and a frame folder of the same name in one class folder
+are one clip twice: an error naming both. Videos are decoded with PyAV
+(finetune.data.video); nothing here opens them.
+
 What this file teaches: a dataset layout is a contract, so read it strictly.
 Classes are the sorted folder names (index = position, as in the submission),
 test ids are integers in numeric order ("10" after "9"), and frames are sorted
@@ -35,6 +42,8 @@ from finetune.errors import DataError
 TRAIN_DIR = "data_train"   # folder names fixed by the competition
 TEST_DIR = "test"
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
+VIDEO_SUFFIXES = (".avi", ".mp4", ".webm", ".mkv")
+FIRST_FRAME = 10000        # the competition numbers frames from 10000 (make-toy-data, extract-frames write so)
 
 # Files and folders that operating systems and archivers write next to the data
 # (compared in lower case). Every name starting with "." is skipped too.
@@ -60,15 +69,25 @@ class DataNotFoundError(DataError, FileNotFoundError):
 
 @dataclass(frozen=True)
 class Clip:
-    """One clip folder: its path, its label (class index for train, test id for test), its name."""
+    """One clip: its path, its label (class index for train, test id for test), its name.
+
+    `path` is a frame folder, or a video file when `video` is True (its name is then the file's stem).
+    """
     path: Path
     label: int
     name: str
+    video: bool = False
 
 
 def is_litter(path: Path) -> bool:
     """True for hidden files and the files/folders operating systems leave behind (.DS_Store, Thumbs.db, __MACOSX)."""
     return path.name.startswith(".") or path.name.lower() in LITTER
+
+
+def is_video_file(path: Path) -> bool:
+    """A video file (.avi/.mp4/.webm/.mkv, any case) that is not OS litter such as `._clip.avi`."""
+    path = Path(path)
+    return path.suffix.lower() in VIDEO_SUFFIXES and not is_litter(path) and path.is_file()
 
 
 def find_data_root(path: str | Path) -> Path:
@@ -86,6 +105,21 @@ def _subdirs(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and not is_litter(p))
 
 
+def clip_entries(folder: Path) -> list[Clip]:
+    """The clips in one class folder (or test/): frame folders and video files, sorted by name, label -1.
+
+    Raises DataError naming both paths when a folder and a video (or two videos) give one clip name.
+    """
+    clips = [Clip(p, -1, p.name) for p in _subdirs(folder)]
+    clips += [Clip(p, -1, p.stem, video=True) for p in sorted(folder.iterdir()) if is_video_file(p)]
+    seen: dict[str, Path] = {}
+    for c in clips:
+        if c.name in seen:
+            raise DataError(f"expected one clip named {c.name!r} in {folder}, found two: {seen[c.name]} and {c.path}")
+        seen[c.name] = c.path
+    return sorted(clips, key=lambda c: c.name)
+
+
 def list_train_clips(root: str | Path) -> tuple[list[Clip], list[str]]:
     """All training clips with labels, and the class names (sorted folder names)."""
     train = find_data_root(root) / TRAIN_DIR
@@ -94,7 +128,7 @@ def list_train_clips(root: str | Path) -> tuple[list[Clip], list[str]]:
     classes = [p.name for p in _subdirs(train)]
     if not classes:
         raise DataNotFoundError(f"expected class folders in {train}, found none")
-    clips = [Clip(d, label, d.name) for label, c in enumerate(classes) for d in _subdirs(train / c)]
+    clips = [Clip(e.path, label, e.name, e.video) for label, c in enumerate(classes) for e in clip_entries(train / c)]
     return clips, classes
 
 
@@ -104,10 +138,10 @@ def list_test_clips(root: str | Path) -> list[Clip]:
     if not test.is_dir():
         raise DataNotFoundError(f"expected a test folder {test}, found none")
     clips = []
-    for d in _subdirs(test):
-        if not d.name.isdigit():
-            raise DataError(f"expected test folders named by integer id, found {d}")
-        clips.append(Clip(d, int(d.name), d.name))
+    for e in clip_entries(test):
+        if not e.name.isdigit():
+            raise DataError(f"expected test clips named by integer id (test/7/ or test/7.avi), found {e.path}")
+        clips.append(Clip(e.path, int(e.name), e.name, e.video))
     return sorted(clips, key=lambda c: c.label)
 
 
