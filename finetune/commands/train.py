@@ -6,6 +6,8 @@
     RUN/checkpoint.pt    the latest good state (every `save_every` steps and every epoch)
     RUN/metrics.jsonl    one line per epoch; RUN/curves.png the same as a plot
     RUN/summary.json     written when the run is finished (ablate skips such runs)
+    RUN/val_probs.json   the final validation pass's probabilities per clip (`ensemble`, `ablate`)
+    RUN/report.md        per-class accuracy, confusion matrix, worst clips (`python -m finetune report`)
     RUN/bad_frames.txt   frames that could not be decoded (replaced by a neighbour) and clips left out
 
 The same command under `torchrun --nproc_per_node N` trains on N GPUs (DDP).
@@ -30,12 +32,13 @@ from finetune.training.distributed import barrier, gather, setup, teardown
 from finetune.training.engine import (NonFiniteLoss, StopRun, Trainer, TrainState, choose_precision, evaluate,
                                      make_loss_fn, make_scaler, peak_memory_gb, sdpa_backend, train_epoch)
 from finetune.errors import RunError
-from finetune.data.layout import list_train_clips
+from finetune.data.layout import find_data_root, list_train_clips
 from finetune.training.loaders import eval_dataset, eval_loader, mean_std, split_clips, train_dataset, train_loader
 from finetune.training.models import build_model, model_from_spec, model_spec
 from finetune.training.optim import build_optimizer
 from finetune.training.runlog import append_metrics, plot_curves, read_metrics
 from finetune.training.schedule import make_schedule, set_lr
+from finetune.training.val_probs import save_val_predictions, val_predictions
 
 SUMMARY = "summary.json"
 BAD_FRAMES = "bad_frames.txt"
@@ -182,10 +185,12 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
                "mem_kind": record.get("mem_kind"), "world": d.world, "device": str(d.device), "tta": cfg.tta,
                "precision": precision_name(dtype)}
     summary["tta_acc"] = summary["val_acc"]
-    if val_loader is not None and cfg.tta != "center":
-        views = C.VIEWS[cfg.tta]
-        tta_loader = eval_loader(eval_dataset(va_clips, cfg, cfg.tta, bad_log), cfg, d, views)
-        summary["tta_acc"] = evaluate(trainer, tta_loader, views, desc=cfg.tta)["acc"]
+    if val_loader is not None:  # the final pass, with the run's views; its predictions feed `report` and `ensemble`
+        val = val_predictions(trainer, va_clips, cfg.tta, bad_log)
+        if cfg.tta != "center":
+            summary["tta_acc"] = val["acc"]
+        if d.main:
+            save_val_predictions(run, val, classes, find_data_root(data))  # RUN/val_probs.json, RUN/report.md
     if d.main:
         bad = read_bad_frames(run / BAD_FRAMES)
         summary["bad_frames"] = sum(kind == "frame" for kind, _, _ in bad)

@@ -1,0 +1,64 @@
+"""The final validation pass of a run: every validation clip's class probabilities, kept for error analysis.
+
+`engine.evaluate` sums a loss and an accuracy; to see WHICH clips a run gets
+wrong (`python -m finetune report`) or to average runs (`ensemble`, the
+ensemble row of `ablate`), the probabilities themselves must be kept, each with
+the clip it belongs to. The trick: the dataset is given the clips with
+`label = position in the validation list`, as `predict` gives test clips their
+ids, so every batch names its clips; a clip none of whose frames decodes is
+simply missing. Under DDP each process sees every world-th clip and the rows
+are gathered on every process before the accuracy is computed.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+from finetune import config as C
+from finetune.data.layout import Clip
+from finetune.data.split import clip_key
+from finetune.training.distributed import gather
+from finetune.training.engine import Trainer, predict_probs
+from finetune.training.loaders import eval_dataset, eval_loader
+from finetune.training.probs import VAL_PROBS, accuracy, write_probs
+
+
+def val_predictions(t: Trainer, clips: list[Clip], tta: str, bad_log=None) -> dict:
+    """{"ids": clip keys, "labels": true class indices, "probs": (N, K) float, "acc", "tta"} on every process."""
+    views = C.VIEWS[tta]
+    numbered = [Clip(c.path, i, c.name) for i, c in enumerate(clips)]  # label = position: batches name their clips
+    loader = eval_loader(eval_dataset(numbered, t.cfg, tta, bad_log), t.cfg, t.d, views)
+    rows, probs = [], []
+    for keys, p in predict_probs(t.net, loader, t.d.device, t.dtype, t.cfg.image_size, views, t.mean_std,
+                                 show=t.d.main, desc=f"val {tta}"):
+        rows += [int(k) for k in keys]
+        probs.append(p.float().cpu())
+    mine = (rows, torch.cat(probs).tolist() if probs else [])
+    rows, probs = [], []
+    for r, p in gather(mine, t.d):  # every process's share, in rank order
+        rows += r
+        probs += p
+    order = sorted(range(len(rows)), key=rows.__getitem__)  # back to the validation list's order
+    kept = [clips[rows[k]] for k in order]
+    probs = [probs[k] for k in order]
+    labels = [c.label for c in kept]
+    return {"ids": [clip_key(c) for c in kept], "labels": labels, "probs": probs,
+            "acc": accuracy(probs, labels) if probs else float("nan"), "tta": tta, "left_out": len(clips) - len(kept)}
+
+
+def save_val_predictions(run: Path, pred: dict, classes: list[str], data_root: Path) -> None:
+    """RUN/val_probs.json (the format of `probs.py` plus labels, data folder, views), then RUN/report.md.
+
+    Called by `train` at the very end of a run: a failure here is logged, never raised, so the
+    finished run (its checkpoint and summary) is never lost to a figure; `report` rebuilds it."""
+    from finetune.training.report import write_report
+
+    try:
+        write_probs(Path(run) / VAL_PROBS, classes, pred["ids"], pred["probs"], labels=pred["labels"],
+                    data=str(Path(data_root).resolve()), tta=pred["tta"])
+        write_report(run)
+    except Exception as err:  # noqa: BLE001 - see the docstring
+        print(f"warning: could not write the validation report of {run} ({type(err).__name__}: {err}); "
+              f"rebuild it with `python -m finetune report --run {run}`", file=sys.stderr, flush=True)
