@@ -3,10 +3,11 @@
 Measures what a training step waits for: decode the sampled JPEG frames,
 sample 16 indices, one consistent crop/flip per clip, collate a batch, with 0,
 1 and 2 DataLoader workers, on the toy data in the competition layout (320x240
-JPEG frames, 5-20 per clip, like HMDB51). VideoMAE-B 16x224 trains at very
-roughly 20-35 clips/s on a T4 and several times that on an H100 (estimates from
-its ~360 GFLOP per clip forward, docs/04_project71.md), so the loader should
-exceed 40 clips/s per GPU with a few cores.
+JPEG frames, 5-20 per clip, like HMDB51). VideoMAE-B 16x224 trains at about
+11 clips/s on a T4 (~33 when only evaluating) and 10-25x that on an A100 / H100
+(estimates from its ~360 GFLOP per clip forward and an assumed sustained
+throughput, docs/04_project71.md), so the loader should exceed 40 clips/s per
+T4 with a few cores, and needs many more on the big GPUs.
 
 Bytes per clip: workers ship uint8 clips (normalising happens on the GPU), and
 for evaluation the region the TTA crops span (the GPU cuts the views), against
