@@ -1,6 +1,68 @@
-"""`python -m finetune ensemble`: average the saved probabilities of several runs into one submission (being written)."""
+"""`python -m finetune ensemble`: average the saved probabilities of several runs into one submission.
+
+    python -m finetune predict --run runs/exp4 --data DATA --out exp4.csv --probs        # exp4.probs.json
+    python -m finetune predict --run runs/exp4-30ep --data DATA --out 30ep.csv --probs   # 30ep.probs.json
+    python -m finetune ensemble --probs exp4.probs.json 30ep.probs.json --weights 0.6 0.4 --out submission.csv
+
+Each run's per-class probabilities (already averaged over its TTA views) are
+averaged again, weighted, and each clip gets the class of highest mean
+probability (finetune/training/probs.py says why probabilities, not votes).
+Files are matched by id and class name, so another order is fine; other ids,
+other classes, a wrong number of weights or a negative weight is one error.
+Runs' validation predictions (RUN/val_probs.json) can be ensembled the same
+way: they hold the true labels, so the accuracy of each run and of the
+ensemble is printed (`ablate` adds that row to its table).
+"""
+import csv
+from pathlib import Path
+
+from finetune.training.probs import accuracy, ensemble, read_probs, write_probs
+
+
+def write_submission(path: str | Path, classes: list[str], ids: list, probs) -> Path:
+    """`id,class`, one row per id (numeric ids in numeric order), the class of highest probability."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = sorted(zip(ids, (classes[k] for k in probs.argmax(-1).tolist())),
+                  key=lambda r: (0, r[0], "") if isinstance(r[0], int) else (1, 0, str(r[0])))
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows([("id", "class"), *rows])
+    return path
+
+
+def run_ensemble(prob_files: list, out, weights=None, save_probs: bool = False) -> dict:
+    files = [read_probs(p) for p in prob_files]
+    mean = ensemble(files, weights)
+    result = {"submission": str(write_submission(out, mean["classes"], mean["ids"], mean["probs"])),
+              "rows": len(mean["ids"]), "weights": mean["weights"]}
+    if save_probs:
+        extra = {k: mean[k] for k in ("labels", "weights", "members") if k in mean}
+        result["probs"] = str(write_probs(Path(out).with_suffix(".probs.json"), mean["classes"], mean["ids"],
+                                          mean["probs"], **extra))
+    if "labels" in mean:  # validation predictions: score the members and the ensemble on the same clips
+        result["member_acc"] = [accuracy(f["probs"], f["labels"]) for f in files]
+        result["accuracy"] = accuracy(mean["probs"], mean["labels"])
+    return result
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("ensemble", help="average the saved probabilities of several runs into one submission")
-    p.set_defaults(func=lambda args: print("not written yet") or 1)
+    p = subparsers.add_parser("ensemble", help="average the saved probabilities of several runs into one submission",
+                              description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 2)[2])
+    p.add_argument("--probs", nargs="+", required=True, metavar="FILE",
+                   help="two or more files written by `predict --probs` (or runs' val_probs.json)")
+    p.add_argument("--weights", nargs="+", type=float, metavar="W",
+                   help="one non-negative weight per file (default: equal); normalised to sum 1")
+    p.add_argument("--out", default="submission.csv", help="output CSV (default submission.csv)")
+    p.add_argument("--save-probs", action="store_true", help="also save the averaged probabilities as OUT.probs.json")
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    r = run_ensemble(args.probs, args.out, args.weights, args.save_probs)
+    weights = ", ".join(f"{w:.3g}" for w in r["weights"])
+    print(f"wrote {r['rows']} rows to {r['submission']} (mean of {len(args.probs)} files, weights {weights})"
+          + (f"; averaged probabilities in {r['probs']}" if "probs" in r else ""))
+    if "accuracy" in r:
+        members = ", ".join(f"{Path(p)}: {a:.4f}" for p, a in zip(args.probs, r["member_acc"]))
+        print(f"accuracy on the true labels: ensemble {r['accuracy']:.4f}; {members}")
+    return 0

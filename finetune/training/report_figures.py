@@ -18,8 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from finetune.data import video
 from finetune.data.decode import read_clip
-from finetune.data.layout import TRAIN_DIR, find_data_root, list_frames
+from finetune.data.layout import Clip, find_data_root, list_frames, list_train_clips
+from finetune.data.split import clip_key
 from finetune.data.sampling import sample_indices
 from finetune.errors import DataError
 
@@ -63,25 +65,30 @@ def plot_confusion(norm: np.ndarray, classes: list[str], order: list[int], path:
     return Path(path)
 
 
-def clip_frames(clip_dir: Path, n: int) -> list:
+def clip_frames(clip: Clip, n: int) -> list:
     """n frames spread evenly over the clip (centre of n equal segments), as small PIL images."""
-    paths = list_frames(clip_dir)
+    if clip.video:  # a raw .avi/.mp4 clip: the same reader as training
+        return video.read_video(clip.path, sample_indices(video.count_frames(clip.path), n, train=False), THUMB)
+    paths = list_frames(clip.path)
     if not paths:
-        raise DataError(f"expected frames in {clip_dir}, found none")
+        raise DataError(f"expected frames in {clip.path}, found none")
     return read_clip(paths, sample_indices(len(paths), n, train=False), THUMB)
 
 
 def worst_rows(pred: dict, rows: list[int], data, frames: int = 4) -> list[tuple[list, str]]:
-    """(frames, title) for each chosen row of the validation predictions; frames from DATA/data_train/<id>."""
+    """(frames, title) for each chosen row of the validation predictions, read from DATA's training clips."""
     if not data:
         raise DataError("expected the data folder of the run (pass --data DATA), found none recorded")
-    root = find_data_root(data) / TRAIN_DIR
+    clips = {clip_key(c): c for c in list_train_clips(data)[0]}  # the ids of val_probs.json are these keys
     out = []
     for i in rows:
-        p, y = pred["probs"][i], pred["labels"][i]
+        p, y, key = pred["probs"][i], pred["labels"][i], pred["ids"][i]
+        if key not in clips:
+            raise DataError(f"expected the validation clip {key} in {find_data_root(data)}, found no such clip: "
+                            "pass the run's data folder with --data")
         j = int(np.argmax(p))
-        title = f"{pred['ids'][i]}: true: {pred['classes'][y]} / predicted: {pred['classes'][j]} ({p[j]:.2f})"
-        out.append((clip_frames(root / pred["ids"][i], frames), title))
+        title = f"{key}: true: {pred['classes'][y]} / predicted: {pred['classes'][j]} ({p[j]:.2f})"
+        out.append((clip_frames(clips[key], frames), title))
     return out
 
 

@@ -12,6 +12,7 @@ are gathered on every process before the accuracy is computed.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -28,7 +29,7 @@ from finetune.training.probs import VAL_PROBS, accuracy, write_probs
 def val_predictions(t: Trainer, clips: list[Clip], tta: str, bad_log=None) -> dict:
     """{"ids": clip keys, "labels": true class indices, "probs": (N, K) float, "acc", "tta"} on every process."""
     views = C.VIEWS[tta]
-    numbered = [Clip(c.path, i, c.name) for i, c in enumerate(clips)]  # label = position: batches name their clips
+    numbered = [replace(c, label=i) for i, c in enumerate(clips)]  # label = position: batches name their clips
     loader = eval_loader(eval_dataset(numbered, t.cfg, tta, bad_log), t.cfg, t.d, views)
     rows, probs = [], []
     for keys, p in predict_probs(t.net, loader, t.d.device, t.dtype, t.cfg.image_size, views, t.mean_std,
