@@ -63,14 +63,16 @@ def extract_video(src: Path, dest: Path, ext: str = "jpg", quality: int = 95, fp
     """Write the frames of one video into `dest` (made complete or not at all); (frames written, why it stopped early or '')."""
     from finetune.data.video import VideoStopped, decode_frames, probe
 
-    rate = probe(src).fps or 25.0                       # for frames without a time stamp
+    info = probe(src)
+    rate = info.fps or 25.0                             # for frames without a time stamp
     tmp = dest.with_name(f".{dest.name}.partial")
     if tmp.exists():
         shutil.rmtree(tmp)                              # left by a stopped run: start this clip again
     tmp.mkdir(parents=True)
-    n, last_slot, stopped = 0, -1, ""
+    n, decoded, last_slot, stopped = 0, 0, -1, ""
     try:
         for i, frame, t in decode_frames(src):
+            decoded = i + 1
             if fps:
                 slot = math.floor((t if t is not None else i / rate) * fps + 1e-6)
                 if slot <= last_slot:
@@ -81,6 +83,8 @@ def extract_video(src: Path, dest: Path, ext: str = "jpg", quality: int = 95, fp
             n += 1
     except VideoStopped as e:
         stopped = e.reason
+    if not stopped and decoded < info.frames:          # the file ends early: a truncated video
+        stopped = f"{decoded} of the {info.frames} frames its header announces"
     if n == 0:
         shutil.rmtree(tmp)
         return 0, stopped or "no frame decodes"
@@ -122,7 +126,7 @@ def extract_frames(videos, out, ext: str = "jpg", quality: int = 95, fps: float 
                 result["failed"].append((src, stopped))
                 continue
             if stopped:
-                result["short"].append((src, f"stopped after {n} frames ({stopped})"))
+                result["short"].append((src, f"stopped early, {n} frames written ({stopped})"))
             result["written"] += 1
             result["frames"] += n
     for labels in (videos / "test_labels.csv", videos / "data" / "test_labels.csv"):   # toy data's local labels
