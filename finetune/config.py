@@ -6,10 +6,10 @@ its value. The presets are the rows of the seed's incremental ablation
 
     exp1   VideoMAE-B (K400 weights), vanilla              -> 81.76% in the seed
     exp2   + the same crop/flip on every frame              -> 83.73%
-    exp3   + Mixup alpha 0.8 (Mixup alone: no label smoothing) -> 84.31%
-    exp4   + two stages (stage 1: exp3's Mixup; stage 2: the last
-             epochs without Mixup, label smoothing 0.1 at a very
-             low constant LR) + 6-view TTA                  -> 84.90%
+    exp3   + Mixup alpha 0.8, alone (no label smoothing)    -> 84.31%
+    exp4   + two stages (stage 1: exp3's Mixup; stage 2: the
+             last epochs without Mixup, label smoothing 0.1
+             at a very low constant LR) + 6-view TTA        -> 84.90%
     exp4-30ep  the same for 30 epochs                       -> 85.10%
     exp4-8f    30 epochs, 8 frames instead of 16            -> 82.55%, ~2x faster
     vit-s-frames / vit-b-frames  the organizers' per-frame image ViT (IV.1-2)
