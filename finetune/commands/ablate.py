@@ -11,6 +11,16 @@ the same as a bar chart.
 Reading the table: the gap between train and validation accuracy is the
 over-fitting the seed describes (Exp 1-2: 100% train); Mixup closes it by
 making training HARDER (train acc drops to ~90%) while validation rises.
+
+Ensemble rows: every run keeps its final validation probabilities
+(RUN/val_probs.json), so averaging runs is measured on the same validation
+clips without training anything: a row "ensemble (exp3 + exp4)" gets the
+accuracy of the mean of those probabilities (each run's own views, so compare
+it with the TTA column). By default one such row averages every finished row
+that has them (when there are at least two); `--ensemble exp4,exp4-30ep` picks
+the runs (any folder of RUNS; several groups give several rows), `--ensemble
+none` leaves the row out. Choosing the members by their validation accuracy
+and then reading the ensemble's validation accuracy flatters it a little.
 """
 import json
 from pathlib import Path
@@ -19,6 +29,8 @@ from finetune import config as C
 from finetune.training.checkpoint import CHECKPOINT
 from finetune.training.frame_vit import SIZES as FRAME_MODELS
 from finetune.commands.train import SUMMARY, train
+from finetune.errors import RunError, UserError
+from finetune.training.probs import VAL_PROBS, accuracy, ensemble, read_probs
 
 # The seed's numbers (the course notes' ablation table): private-test accuracy of the same rows on the real data.
 SEED_TEST_ACC = {"vit-s-frames": 0.6922, "vit-b-frames": 0.7373, "exp1": 0.8176, "exp2": 0.8373, "exp3": 0.8431,
@@ -38,9 +50,11 @@ def table(rows: list[dict]) -> str:
              "| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         mem = f"{r['peak_mem_gb']:.2f} GB ({r.get('mem_kind', 'gpu')})" if r.get("peak_mem_gb") is not None else ""
-        tta = _pct(r.get("tta_acc")) + (f" ({r['tta']})" if r.get("tta") not in (None, "center") else " (1 view)")
+        tta = "" if r.get("tta_acc") is None else _pct(r["tta_acc"]) + (
+            f" ({r['tta']})" if r.get("tta") not in (None, "center") else " (1 view)")
+        time = "" if r.get("time_per_epoch_s") is None else f"{r['time_per_epoch_s']:.1f} s"
         lines.append(f"| {r['name']} | {r.get('what', WHAT.get(r['name'], ''))} | {_pct(r.get('train_acc'))} | "
-                     f"{_pct(r.get('val_acc'))} | {tta} | {r.get('time_per_epoch_s', 0):.1f} s | {mem} | "
+                     f"{_pct(r.get('val_acc'))} | {tta} | {time} | {mem} | "
                      f"{_pct(SEED_TEST_ACC.get(r.get('preset') or r['name']))} |")
     return "\n".join(lines)
 
@@ -74,9 +88,53 @@ def write_report(runs: Path, rows: list[dict], title: str = "ablation") -> str:
     return text
 
 
+def parse_groups(values) -> list[list[str]] | None:
+    """`--ensemble` values -> groups of run names: None (not given: the default), [] ('none'), or the groups."""
+    if values is None:
+        return None
+    if [v.lower() for v in values] == ["none"]:
+        return []
+    groups = [[n.strip() for n in v.split(",")] for v in values]
+    for v, g in zip(values, groups):
+        if len(g) < 2 or not all(g) or len(set(g)) != len(g):
+            raise RunError(f"--ensemble expects groups of two or more different run names joined by commas "
+                           f"(e.g. exp4,exp4-30ep) or 'none', found {v!r}")
+    return groups
+
+
+def ensemble_rows(runs: Path, rows: list[dict], groups: list[list[str]] | None) -> list[dict]:
+    """One row per group of runs: the accuracy of the mean of their RUN/val_probs.json on the validation clips.
+
+    groups None: one group of every row that has val_probs.json (if >= 2); a problem there is a note,
+    not an error, since the runs' own rows are the table's point."""
+    default = groups is None
+    if default:
+        groups = [[r["name"] for r in rows if (runs / r["name"] / VAL_PROBS).is_file()]]
+        groups = [g for g in groups if len(g) >= 2]
+    out = []
+    for names in groups:
+        try:
+            for n in names:
+                if not (runs / n / VAL_PROBS).is_file():
+                    raise RunError(f"expected {runs / n / VAL_PROBS} (a finished run's validation predictions) "
+                                   f"for the ensemble {'+'.join(names)}, found none; a run finished before they were "
+                                   f"kept gets them from `python -m finetune train --data DATA --out {runs / n} "
+                                   "--resume` (nothing is retrained)")
+            mean = ensemble([read_probs(runs / n / VAL_PROBS) for n in names])
+        except UserError as err:
+            if not default:
+                raise
+            print(f"note: no ensemble row: {err}", flush=True)
+            continue
+        out.append({"name": f"ensemble ({' + '.join(names)})", "val_acc": accuracy(mean["probs"], mean["labels"]),
+                    "what": "mean of the runs' final val probabilities", "members": names})
+    return out
+
+
 def ablate(data, weights, out, presets=tuple(C.ABLATION), overrides=(), device: str = "auto",
-           vit_weights=None) -> str:
-    """Train every preset not finished yet (video presets from `weights`, per-frame ones from `vit_weights`)."""
+           vit_weights=None, ensembles: list[list[str]] | None = None) -> str:
+    """Train every preset not finished yet (video presets from `weights`, per-frame ones from `vit_weights`),
+    then add the ensemble rows (`ensembles`: groups of run names; None = every finished row, [] = none)."""
     runs = Path(out)
     runs.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -91,7 +149,7 @@ def ablate(data, weights, out, presets=tuple(C.ABLATION), overrides=(), device: 
             w = vit_weights if cfg.model in FRAME_MODELS else weights
             train(cfg, data, run, w, resume=resume, preset=name, device=device)
         rows.append({"name": name, **json.loads((run / SUMMARY).read_text())})
-    text = write_report(runs, rows)
+    text = write_report(runs, rows + ensemble_rows(runs, rows, ensembles))
     print(text)
     print(f"wrote {runs / 'ablation.md'} and {runs / 'ablation.png'}")
     return text
@@ -108,9 +166,13 @@ def add_parser(subparsers) -> None:
                    help=f"presets in order (default: {' '.join(C.ABLATION)})")
     p.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="overrides applied to every preset")
     p.add_argument("--device", default="auto", help="auto (GPU if present) or cpu")
+    p.add_argument("--ensemble", nargs="+", metavar="A,B",
+                   help="rows for ensembles of these runs' validation predictions (run names joined by commas; "
+                        "default: one row averaging every finished run; 'none': no ensemble row)")
     p.set_defaults(func=_run)
 
 
 def _run(args) -> int:
-    ablate(args.data, args.weights, args.out, args.presets, args.set, args.device, args.vit_weights)
+    groups = parse_groups(args.ensemble)  # a malformed group fails now, not after hours of training
+    ablate(args.data, args.weights, args.out, args.presets, args.set, args.device, args.vit_weights, groups)
     return 0

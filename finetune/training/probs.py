@@ -79,7 +79,8 @@ def read_probs(path: str | Path) -> dict:
 
 
 def _differ(what: str, a, b, pa: Path, pb: Path) -> str:
-    only_a, only_b = [x for x in a if x not in set(b)], [x for x in b if x not in set(a)]
+    sa, sb = set(map(str, a)), set(map(str, b))  # ids compare as text: 7 and "7" name the same clip
+    only_a, only_b = [x for x in a if str(x) not in sb], [x for x in b if str(x) not in sa]
     return (f"{pa} and {pb} hold different {what}: {len(only_a)} only in the first (e.g. {only_a[:3]}), "
             f"{len(only_b)} only in the second (e.g. {only_b[:3]}); expected predictions of the same clips "
             "for the same classes")
@@ -89,7 +90,7 @@ def align(ref: dict, other: dict) -> np.ndarray:
     """`other`'s probabilities with rows in `ref`'s id order and columns in `ref`'s class order."""
     pa, pb = ref["path"], other["path"]
     if set(map(str, ref["ids"])) != set(map(str, other["ids"])):
-        raise ProbsError(_differ("ids", list(map(str, ref["ids"])), list(map(str, other["ids"])), pa, pb))
+        raise ProbsError(_differ("ids", ref["ids"], other["ids"], pa, pb))
     if set(ref["classes"]) != set(other["classes"]) or len(ref["classes"]) != len(other["classes"]):
         raise ProbsError(_differ("classes", ref["classes"], other["classes"], pa, pb))
     row = {str(i): k for k, i in enumerate(other["ids"])}
