@@ -1,0 +1,1 @@
+"""Reference answers to the exercises, written for reading. Try the exercise first."""
