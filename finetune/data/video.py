@@ -13,7 +13,7 @@ How it reads
   the answer).
 - Frames: decoded in order from the start, stopping after the last sampled
   index. Seeking would land on the keyframe before the wanted frame and decode
-  forward from there anyway; for clips of a few seconds (HMDB51: 1-10 s)
+  forward from there anyway; for clips of a few seconds (HMDB51)
   reading from the start costs about the same and never misses a frame.
 - A frame larger than needed is scaled down by an integer factor while its
   short side stays >= min_short_side, by FFmpeg's scaler during the colour
