@@ -50,7 +50,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from exercises.grade import HERE, grade
+    from exercises.grade import HERE, grade, shown
 
     torch.set_num_threads(1)  # tiny tensors: one thread is fastest, and polite on a shared machine
     directory = HERE / "solutions" if args.solutions else (args.directory or HERE)
@@ -60,7 +60,7 @@ def main(argv=None) -> int:
         result = grade(name, directory)
         passed += result.passed
         print("\n".join(result.lines()), flush=True)
-    print(f"{passed} of {len(names)} pass ({directory}, {time.perf_counter() - start:.1f} s)")
+    print(f"{passed} of {len(names)} pass (files in {shown(Path(directory).resolve())}/, {time.perf_counter() - start:.1f} s)")
     return 0 if passed == len(names) else 1
 
 

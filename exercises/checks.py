@@ -22,19 +22,8 @@ import vit.patches
 from imagemae.masking import random_masking as real_random_masking
 from imagemae.model import MAE, MAEConfig
 
-from .compare import (
-    ATOL,
-    Mistake,
-    copy_weights,
-    differs,
-    gen,
-    gradients_reach,
-    jitter,
-    max_diff,
-    no_fused_attention,
-    rand,
-    same,
-)
+from .compare import (ATOL, Mistake, copy_weights, differs, gen, gradients_reach, jitter, max_diff,
+                      no_fused_attention, rand, same)
 
 
 # -- 1 ViT -----------------------------------------------------------------------------------------------------

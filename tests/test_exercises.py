@@ -129,12 +129,25 @@ def test_cli_exit_codes():
     assert [ln.split()[:2] for ln in ok.stdout.splitlines()[:8]] == [["PASS", n] for n in NAMES]
     assert "8 of 8 pass" in ok.stdout
 
-    stubs = run_cli("check", "attention", "tube_mask")
+    stubs = run_cli("check")
     assert stubs.returncode == 1, stubs.stdout + stubs.stderr
-    assert stubs.stdout.startswith("FAIL attention: not written yet") and "FAIL tube_mask: not written yet" in stubs.stdout
-    assert "0 of 2 pass" in stubs.stdout
+    assert [ln.split(":")[0] for ln in stubs.stdout.splitlines()[:8]] == [f"FAIL {n}" for n in NAMES]
+    assert "0 of 8 pass" in stubs.stdout
 
     listing = run_cli("list")
     assert listing.returncode == 0
     order = [ln.split()[1] for ln in listing.stdout.splitlines()[1:9]]
     assert order == NAMES and "docs/03_videomae.md" in listing.stdout
+
+
+def test_cli_grades_another_folder(tmp_path, capsys, one_thread):
+    """--from DIR: exit 0 when every exercise named passes, 1 as soon as one fails."""
+    from exercises.__main__ import main
+
+    for name in ("tube_mask", "mixup"):
+        (tmp_path / f"{name}.py").write_text((SOLUTIONS / f"{name}.py").read_text())
+    assert main(["check", "--from", str(tmp_path), "tube_mask", "mixup"]) == 0
+    wrong(tmp_path, "mixup", "x.flip(0)", "x")
+    assert main(["check", "--from", str(tmp_path), "tube_mask", "mixup"]) == 1
+    out = capsys.readouterr().out
+    assert "PASS tube_mask" in out and "FAIL mixup: x_mixed" in out and "1 of 2 pass" in out
