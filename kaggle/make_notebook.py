@@ -41,7 +41,7 @@ notebook on toy data with a tiny model on CPU that way:
 | --- | --- | --- |
 | `PROJECT71_DATA` | searched under `/kaggle/input` | the folder holding `data_train/` and `test/` |
 | `PROJECT71_WEIGHTS` | searched under `/kaggle/input` | the K400 checkpoint (HF folder or official `.pth`) |
-| `PROJECT71_WORK` | `/kaggle/working` | where the run folder and `submission.csv` go |
+| `PROJECT71_WORK` | `/kaggle/working` (elsewhere `outputs/project71`) | where the run folder and `submission.csv` go |
 | `PROJECT71_PRESET` | `exp4-30ep` | a preset of `python -m finetune train` |
 | `PROJECT71_SET` | (none) | extra `--set name=value ...` overrides |
 | `PROJECT71_TRAIN_HOURS` | `11` | stop training this many hours after the notebook started |
@@ -54,7 +54,8 @@ from pathlib import Path
 
 NOTEBOOK_START = time.time()  # the time guard below counts from here: a Kaggle session lasts 12 hours
 INPUT = Path(os.environ.get("PROJECT71_INPUT", "/kaggle/input"))
-WORK = Path(os.environ.get("PROJECT71_WORK", "/kaggle/working")).resolve()
+ON_KAGGLE = Path("/kaggle/working").is_dir()
+WORK = Path(os.environ.get("PROJECT71_WORK") or ("/kaggle/working" if ON_KAGGLE else "outputs/project71")).resolve()
 PRESET = os.environ.get("PROJECT71_PRESET", "exp4-30ep")
 EXTRA_SET = shlex.split(os.environ.get("PROJECT71_SET", ""))
 TRAIN_HOURS = float(os.environ.get("PROJECT71_TRAIN_HOURS", "11"))
@@ -75,7 +76,7 @@ def run(cmd, deadline=None, grace_s=300):
     \"\"\"Run cmd, streaming its output; returns (exit status, stopped by the deadline?).\"\"\"
     cmd = [str(c) for c in cmd]
     print("$", shlex.join(cmd), flush=True)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "FINETUNE_PROGRESS": "lines"}  # a line every 10%, no bar
+    env = {"FINETUNE_PROGRESS": "lines", **os.environ, "PYTHONUNBUFFERED": "1"}  # a line every 10%, no bar
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             start_new_session=True)  # its own process group: a signal reaches every worker
     pump = threading.Thread(target=lambda: [print(line, end="", flush=True) for line in proc.stdout])
