@@ -101,7 +101,7 @@ def test_ablate_runs_presets_once_and_tabulates(data, tmp_path, capsys):
     text = ablate(data, None, tmp_path, presets=["exp1", "exp3"], overrides=settings)
     lines = text.splitlines()
     assert lines[0].startswith("| experiment | what it adds | train acc | val acc | TTA acc | time / epoch | peak memory")
-    assert [line.split("|")[1].strip() for line in lines[2:]] == ["exp1", "exp3"]
+    assert [line.split("|")[1].strip() for line in lines[2:]] == ["exp1", "exp3", "ensemble (exp1 + exp3)"]
     assert "81.76%" in lines[2] and "84.31%" in lines[3]  # the seed's numbers beside ours
     report = (tmp_path / "ablation.md").read_text()
     assert report.count("\n| exp1 |") == report.count("\n| exp3 |") == 1 and (tmp_path / "ablation.png").exists()
