@@ -162,7 +162,7 @@ def _same_names(clips: list[Path], rep: Report) -> None:
         by_name.setdefault(_clip_name(p), []).append(p)
     for group in by_name.values():
         for p in group[1:]:
-            rep.add("error", p, f"same clip name as {group[0].name}; keep one of the two")
+            rep.add("error", p, f"two clips named {_clip_name(p)!r}: {group[0].name} and {p.name}; keep one of them")
 
 
 def check_dataset(path: str | Path, min_clips: int = 5, progress: bool = True) -> Report:

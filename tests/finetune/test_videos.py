@@ -186,13 +186,16 @@ def test_bad_videos_are_reported_by_path(toy_avi, tmp_path, capsys):
     folder = data / "data_train" / clips[2].path.parent.name / "Frames_0"    # a frame folder next to the videos
     folder.mkdir()
     Image.new("RGB", (64, 64)).save(folder / "10000.jpg")
+    twin = shutil.copytree(folder, data / "test" / "0")                # test/0/ next to test/0.avi: one id twice
     assert main(["check-data", str(data), "--min-clips", "1"]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert any(line.startswith("ERROR") and f"{garbage}:" in line and "unreadable video" in line for line in lines)
     assert any(line.startswith("ERROR") and f"{cut}:" in line and "truncated video" in line and "of the 20" in line
                for line in lines)
-    assert sum(line.startswith("ERROR") for line in lines) == 2
-    assert any(line.startswith("clips: 8 videos, 1 frame folders") for line in lines) and "FAIL" in lines[-1]
+    assert any(line.startswith("ERROR") and "two clips named '0': 0 and 0.avi" in line for line in lines)
+    assert sum(line.startswith("ERROR") for line in lines) == 3
+    assert any(line.startswith("clips: 8 videos, 2 frame folders") for line in lines) and "FAIL" in lines[-1]
+    shutil.rmtree(twin)
     assert main(["extract-frames", str(data), str(tmp_path / "out")]) == 1           # undecodable: listed, exit 1
     out = capsys.readouterr().out
     assert f"ERROR   {garbage}: undecodable video" in out and f"WARNING {cut}: stopped early" in out
