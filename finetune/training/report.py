@@ -10,9 +10,9 @@ predictions (RUN/val_probs.json, see `probs.py`) this module computes
 - the worst clips: lowest probability given to the true class (confident mistakes
   first), whose frames `report_figures.contact_sheet` shows.
 
-On HMDB51 the usual suspects are pairs that differ in a detail, not in the
-motion (Kuehne et al. 2011, Sec. 5: eat/drink, smile/laugh, sword/sword_exercise):
-a look at the worst clips tells a labelling problem from a model problem.
+On HMDB51 the pairs to expect differ in a detail rather than in the motion
+(eat/drink, smile/laugh, sword/sword_exercise, as their names suggest); a look
+at the worst clips tells a labelling problem from a model problem.
 
 Everything above the `write_report` section is a pure function of numbers
 (numpy, no files, no figures), tested on hand-made examples.
