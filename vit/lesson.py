@@ -1,30 +1,30 @@
 """The ViT lesson (course notes, section I), step by step on a real photo, then a tiny
-ViT trained for 80 steps so its attention and position embeddings mean something.
+ViT trained on a task where both WHAT a patch shows and WHERE it is matter, so its
+attention and its learned position embeddings mean something.
 
-Run: `python -m vit [--out outputs/vit] [--weights HF_DIR_OR_TIMM_FILE] [--steps 80]`.
+Run: `python -m vit [--out outputs/vit] [--weights HF_DIR_OR_TIMM_FILE] [--steps 250] [--seed 0]`.
 Every step prints the tensor shape and what it means (`vit.steps.print_step`);
-figures go to --out. Dosovitskiy et al. 2021, section 3.1; the prose is docs/01_vit.md.
+figures go to --out (drawn by `vit.figures`). A fixed number of steps, seeded, on one
+thread by default: two runs with the same seed print the same numbers (only the
+`time:` lines vary). Dosovitskiy et al. 2021, section 3.1; the prose is docs/01_vit.md.
 """
+import math
 import sys
 import time
-from pathlib import Path
 
-import matplotlib
+import numpy as np
+import torch
+from einops import rearrange
+from matplotlib import cbook
+from PIL import Image
+from torch.nn import functional as F
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from einops import rearrange  # noqa: E402
-from matplotlib import cbook  # noqa: E402
-from PIL import Image  # noqa: E402
-from torch.nn import functional as F  # noqa: E402
-
-from .checkpoint import CheckpointError  # noqa: E402
-from .model import ViT, ViTConfig, vit_small  # noqa: E402
-from .patches import linear_from_conv, patchify  # noqa: E402
-from .pos_embed import sincos_2d  # noqa: E402
-from .steps import lesson_parser, print_step  # noqa: E402
+from . import figures
+from .checkpoint import CheckpointError
+from .model import ViT, ViTConfig, vit_small
+from .patches import linear_from_conv, patchify
+from .pos_embed import sincos_2d
+from .steps import lesson_parser, print_step, torch_threads
 
 # Inputs in [-1, 1]: mean and std 0.5, the normalisation of timm's `vit_small_patch16_224`
 # (the organizers' baseline), not ImageNet's statistics.
@@ -40,100 +40,89 @@ def load_photo(size: int = 224) -> torch.Tensor:
     return torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1).float() / 255  # (H, W, 3) -> (3, H, W)
 
 
-def figure_patch_grid(photo: torch.Tensor, patch: int, out: Path) -> None:
-    grid = photo.shape[-1] // patch
-    tiles = rearrange(photo, "c (h ph) (w pw) -> h w ph pw c", ph=patch, pw=patch)  # (14, 14, 16, 16, 3)
-    gapped = F.pad(tiles, (0, 0, 0, 3, 0, 3), value=1.0)  # a white gap right of and below every patch
-    fig, axes = plt.subplots(1, 2, figsize=(10, 5))
-    axes[0].imshow(photo.permute(1, 2, 0).numpy())
-    for k in range(1, grid):
-        axes[0].axhline(k * patch - 0.5, color="w", lw=0.6), axes[0].axvline(k * patch - 0.5, color="w", lw=0.6)
-    axes[0].set_title(f"{photo.shape[-1]}x{photo.shape[-1]} image, {grid}x{grid} = {grid * grid} patches of {patch}x{patch}")
-    axes[1].imshow(rearrange(gapped, "h w ph pw c -> (h ph) (w pw) c").numpy())
-    axes[1].set_title("the same patches as separate tokens (row-major order)")
-    for a in axes:
-        a.axis("off")
-    fig.tight_layout(), fig.savefig(out / "patch_grid.png", dpi=80), plt.close(fig)
-
-
-# -- a toy task the cls token can only solve by looking at the right patch -------------
+# -- the toy task: what colour is the odd square, and which quarter holds it? -----------
 COLOURS = ("red", "green", "blue")
+QUARTERS = ("top-left", "top-right", "bottom-left", "bottom-right")
+SIZE, PATCH, GRAYS = 48, 8, 3  # 6 x 6 patches; 3 gray squares beside the coloured one
 
 
-def square_images(n: int, size: int, patch: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Noisy gray images with one coloured square and two gray squares (each one
-    patch large) at random cells; the label is the square's colour (red, green,
-    blue). The [class] token has to find the one coloured patch among 36."""
-    grid = size // patch
-    images = 0.5 + 0.15 * torch.randn(n, 3, size, size, generator=gen)  # (n, 3, S, S)
-    cells = torch.rand(n, grid * grid, generator=gen).argsort(dim=1)[:, :3]  # 3 distinct cells per image
-    labels = torch.randint(0, 3, (n,), generator=gen)
-    fills = torch.rand(n, 3, generator=gen)[:, :, None].expand(n, 3, 3).clone()  # gray levels (n, square, rgb)
-    fills[:, 0] = 0.15 + 0.7 * torch.eye(3)[labels]  # square 0 is coloured
+def odd_square_images(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Noisy gray images (n, 3, 48, 48), normalised, with one coloured square and three
+    gray ones, each exactly one patch, at distinct random cells. Label = colour * 4 +
+    quarter (12 classes): the colour is in the patch's pixels, but the quarter is not
+    (the square looks the same everywhere), so only the position embedding can tell it.
+    Returns images, labels (n,) and the odd square's cell (n,), a flat patch index."""
+    grid = SIZE // PATCH
+    images = 0.5 + 0.15 * torch.randn(n, 3, SIZE, SIZE, generator=gen)  # (n, 3, S, S)
+    cells = torch.rand(n, grid * grid, generator=gen).argsort(dim=1)[:, : 1 + GRAYS]  # distinct cells; [:, 0] is odd
+    colour = torch.randint(0, len(COLOURS), (n,), generator=gen)
+    fills = torch.rand(n, 1 + GRAYS, generator=gen)[:, :, None].expand(-1, -1, 3).clone()  # gray levels (n, square, rgb)
+    fills[:, 0] = 0.15 + 0.7 * torch.eye(3)[colour]  # square 0 is red, green or blue
     for k in range(n):
-        for s in range(3):
+        for s in range(1 + GRAYS):
             r, c = divmod(int(cells[k, s]), grid)
-            images[k, :, r * patch : (r + 1) * patch, c * patch : (c + 1) * patch] = fills[k, s][:, None, None]
-    return (images.clamp(0, 1) - MEAN) / STD, labels
+            images[k, :, r * PATCH : (r + 1) * PATCH, c * PATCH : (c + 1) * PATCH] = fills[k, s][:, None, None]
+    row, col = cells[:, 0] // grid, cells[:, 0] % grid
+    quarter = 2 * (row >= grid // 2).long() + (col >= grid // 2).long()
+    return (images.clamp(0, 1) - MEAN) / STD, colour * len(QUARTERS) + quarter, cells[:, 0]
+
+
+def class_name(label: int) -> str:
+    return f"{COLOURS[label // len(QUARTERS)]}, {QUARTERS[label % len(QUARTERS)]}"
 
 
 def train_tiny(steps: int, gen: torch.Generator) -> tuple[ViT, torch.Tensor, list[float]]:
-    cfg = ViTConfig(image_size=48, patch_size=8, num_classes=3, dim=64, depth=4, heads=4, mlp_ratio=2.0)
+    """A 4-block ViT (D 64, 4 heads) trained `steps` steps of 64 fresh images each."""
+    cfg = ViTConfig(image_size=SIZE, patch_size=PATCH, num_classes=len(COLOURS) * len(QUARTERS),
+                    dim=64, depth=4, heads=4, mlp_ratio=2.0)
     model = ViT(cfg)
     init_pos = model.pos_embed.detach().clone()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+    rest = [p for name, p in model.named_parameters() if name != "pos_embed"]
+    # The table starts at std 0.02, some 50x smaller than a patch token, and Adam moves
+    # an entry by about lr per step: at 1e-3 it would need ~1000 steps to matter. A 10x
+    # rate for the table alone gets there in a few hundred. No weight decay on it, as in
+    # timm's ViT (`no_weight_decay`): decay would pull the positions back to zero.
+    opt = torch.optim.AdamW([{"params": rest, "lr": 1e-3, "weight_decay": 0.05},
+                             {"params": [model.pos_embed], "lr": 1e-2, "weight_decay": 0.0}])
+    base = [g["lr"] for g in opt.param_groups]
     losses = []
     for step in range(1, steps + 1):
-        images, labels = square_images(64, 48, 8, gen)
+        for group, lr in zip(opt.param_groups, base):
+            group["lr"] = lr * min(1.0, step / 20)  # 20 steps of linear warm-up
+        images, labels, _ = odd_square_images(64, gen)
         loss = F.cross_entropy(model(images), labels)
         opt.zero_grad(), loss.backward(), opt.step()
         losses.append(loss.item())
-        if step % 25 == 0:
-            print(f"    step {step:4d}  loss {np.mean(losses[-25:]):.3f}")
+        if step % 50 == 0:
+            print(f"    step {step:4d}  loss {np.mean(losses[-50:]):.3f}  (mean of the last 50 steps)")
     return model.eval(), init_pos, losses
 
 
 def cls_attention(model: ViT, images: torch.Tensor) -> torch.Tensor:
-    """Last block's attention of the cls token to each patch, averaged over heads:
-    (B, grid, grid)."""
-    attn = model.attention_maps(images)[-1]  # (B, heads, 1+N, 1+N)
-    grid = model.cfg.grid
-    return rearrange(attn[:, :, 0, 1:].mean(1), "b (h w) -> b h w", h=grid[0], w=grid[1])
+    """Every block's attention of the [class] token to each patch:
+    (B, 3, H, W) -> (blocks, B, heads, grid, grid)."""
+    maps = torch.stack([a[:, :, 0, 1:] for a in model.attention_maps(images)])  # (blocks, B, heads, N)
+    return rearrange(maps, "k b h (gh gw) -> k b h gh gw", gh=model.cfg.grid[0])
 
 
-def figure_attention(images, maps, labels, preds, out: Path, name: str) -> None:
-    n = len(images)
-    fig, axes = plt.subplots(2, n, figsize=(2.2 * n, 4.6))
-    for k in range(n):
-        img = (images[k] * STD + MEAN).clamp(0, 1).permute(1, 2, 0).numpy()
-        axes[0, k].imshow(img), axes[0, k].set_title(f"{labels[k]}, predicted {preds[k]}", fontsize=8)
-        axes[1, k].imshow(img), axes[1, k].imshow(
-            F.interpolate(maps[k][None, None], size=img.shape[:2], mode="nearest")[0, 0].numpy(), alpha=0.6, cmap="inferno")
-    for a in axes.flat:
-        a.axis("off")
-    fig.suptitle("cls token attention (last block, mean over heads)")
-    fig.tight_layout(), fig.savefig(out / name, dpi=90), plt.close(fig)
-
-
-def figure_positions(tables: dict[str, torch.Tensor], grid: int, out: Path, name: str) -> None:
-    """ViT paper Fig. 7 (centre): tile (i, j) shows the cosine similarity of the
-    embedding of patch (i, j) with the embedding of every other patch."""
-    fig, axes = plt.subplots(1, len(tables), figsize=(4.6 * len(tables), 4.8))
-    for ax, (title, table) in zip(axes, tables.items()):
-        t = F.normalize(table[0, -grid * grid :], dim=-1)  # (N, D), patch rows only
-        sim = rearrange(t @ t.T, "(i j) (h w) -> (i h) (j w)", i=grid, h=grid)  # tiles of similarity maps
-        ax.imshow(sim.numpy(), cmap="viridis")  # own colour scale per panel: sin-cos similarities are all > 0
-        for k in range(1, grid):
-            ax.axhline(k * grid - 0.5, color="w", lw=0.8), ax.axvline(k * grid - 0.5, color="w", lw=0.8)
-        ax.set_title(title), ax.axis("off")
-    fig.tight_layout(), fig.savefig(out / name, dpi=90), plt.close(fig)
+def position_summary(table: torch.Tensor, grid: int) -> tuple[float, float, float]:
+    """Mean cosine similarity of the position embeddings (1, [1+]N, D) of two patches
+    that are neighbours (share an edge), in the same quarter, in different quarters."""
+    t = F.normalize(table[0, -grid * grid:].float(), dim=-1)  # (N, D)
+    sim = t @ t.T  # (N, N)
+    r, c = torch.arange(grid * grid) // grid, torch.arange(grid * grid) % grid
+    quarter = 2 * (r >= grid // 2) + (c >= grid // 2)
+    near = (r[:, None] - r).abs() + (c[:, None] - c).abs() == 1
+    same = (quarter[:, None] == quarter) & ~torch.eye(grid * grid, dtype=torch.bool)
+    other = quarter[:, None] != quarter
+    return tuple(sim[m].mean().item() for m in (near, same, other))
 
 
 def load_weights(path) -> ViT | None:
     """`ViT.from_pretrained(path)`, or None after one `error:` line on stderr when `path`
     is missing or is not a ViT checkpoint: a wrong path is the user's to fix, not a traceback."""
     try:
-        return ViT.from_pretrained(path)
+        return ViT.from_pretrained(path, image_size=224)  # the photo's size; another table is resized
     except (CheckpointError, OSError) as err:
         first, *more = (str(err).strip() or type(err).__name__).splitlines()
         where = "" if str(path) in first else f"{path}: "
@@ -141,79 +130,116 @@ def load_weights(path) -> ViT | None:
         return None
 
 
-def main(argv=None) -> int:
-    """Parse the arguments (`argv`, default sys.argv), run the lesson, return the exit
-    status: 0, or 2 when --weights cannot be read (checked before any work)."""
-    parser = lesson_parser("vit", __doc__)
-    parser.add_argument("--weights", help="optional ViT checkpoint (HF directory or timm .pth) to run on the photo")
-    parser.add_argument("--steps", type=int, default=80, help="training steps of the tiny ViT (default: %(default)s)")
-    args = parser.parse_args(argv)
-    pretrained = load_weights(args.weights) if args.weights else None  # before any work: a bad path fails at once
-    if args.weights and pretrained is None:
-        return 2
-    args.out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(args.seed)
-    t0 = time.time()
-
+def walk_through(model: ViT, photo: torch.Tensor, out, pretrained: bool) -> None:
+    """I.1-I.4 on the photo: every shape, from pixels to class scores."""
     print("I.1  Cut the image into patches")
-    photo = load_photo()
     print_step("photo", photo.shape, "RGB, 224 x 224 pixels")
     patches = patchify(photo[None], 16)[0]
     print_step("patchify(photo, 16)", patches.shape, "196 patches (14 x 14), each 16*16*3 = 768 numbers: the 'words'")
-    figure_patch_grid(photo, 16, args.out)
+    figures.patch_grid(photo, 16, out / "patch_grid.png")
 
     print("I.2  Linear projection, [class] token, position embedding")
-    model = pretrained if pretrained is not None else vit_small(num_classes=1000)
-    model.eval()
-    d = model.cfg.dim
+    d, p = model.cfg.dim, model.cfg.patch_size
     x = ((photo - MEAN) / STD)[None]
     tokens = model.patch_embed(x)
-    print_step("patch_embed(x)  (Conv2d k=s=16)", tokens.shape, f"196 tokens of D = {d}")
-    linear = linear_from_conv(model.patch_embed.proj)
-    same = (linear(patchify(x, 16)) - tokens).abs().max().item()
+    print_step(f"patch_embed(x)  (Conv2d k=s={p})", tokens.shape, f"{tokens.shape[1]} tokens of D = {d}")
+    same = (linear_from_conv(model.patch_embed.proj)(patchify(x, p)) - tokens).abs().max().item()
     print_step("Linear(patchify(x))", tokens.shape, f"the same tokens: max difference {same:.1e}")
-    x_tok = model.prepend_cls(model.patch_embed(x) + model.pos_embed[:, 1:])
+    x_tok = model.prepend_cls(tokens + model.pos_embed[:, 1:])
     print_step("[cls] + tokens, + pos_embed", x_tok.shape, "row 0 is the [class] token; positions added to every row")
 
     print("I.3  Transformer encoder")
     blk = model.blocks[0]
     qkv = blk.attn.qkv(blk.norm1(x_tok))
     print_step("qkv = Linear(LayerNorm(x))", qkv.shape, f"query, key, value side by side (3 x {d})")
-    heads = blk.attn.heads
     with torch.no_grad():
-        attn = blk.attn.attention_map(blk.norm1(x_tok))
-        print_step("softmax(QK^T / sqrt(d))", attn.shape, f"{heads} heads: how much each token looks at each other")
+        attn = blk.attention_map(x_tok)
+        print_step("softmax(QK^T / sqrt(d))", attn.shape, f"{blk.attn.heads} heads: how much each token looks at each other")
         feats = model.forward_blocks(x_tok)
     print_step(f"{len(model.blocks)} blocks + LayerNorm", feats.shape, "same shape in and out: tokens exchanged information")
 
     print("I.4  MLP head")
     print_step("feats[:, 0]  ([class] token)", feats[:, 0].shape, "one vector summarising the image")
     logits = model.forward_head(feats)
-    print_step("head(...)", logits.shape, f"one score per class ({'pretrained' if args.weights else 'random weights: meaningless yet'})")
-    if args.weights:
-        figure_attention(x, cls_attention(model, x), ["-"], [int(logits.argmax())], args.out, "attention_photo.png")
+    print_step("head(...)", logits.shape, f"one score per class ({'pretrained' if pretrained else 'random weights: meaningless yet'})")
+    if pretrained:
+        maps = cls_attention(model, x)[-1, 0]  # last block: (heads, 14, 14)
+        figures.cls_attention_photo(photo, maps, out / "attention_photo.png", len(model.blocks),
+                                    f"--weights, top class {int(logits.argmax())}")
+        figures.position_similarity({"learned, from --weights": model.pos_embed.detach(),
+                                     "fixed 2-D sin-cos": sincos_2d(d, model.cfg.grid, True)},
+                                    model.cfg.grid[0], out / "position_similarity_weights.png")
 
-    print(f"Training a tiny ViT ({args.steps} steps of 64 images): what colour is the square among the gray ones?")
+
+def toy_task(steps: int, seed: int, out) -> None:
+    """Train the tiny ViT, then measure and draw where its [class] token looks and
+    what its position table learned."""
+    n_cls = len(COLOURS) * len(QUARTERS)
+    print(f"Training a tiny ViT ({steps} steps of 64 images, seed {seed}): "
+          f"what colour is the odd square, and which quarter holds it?")
+    print(f"  {n_cls} classes = {len(COLOURS)} colours x {len(QUARTERS)} quarters; chance {1 / n_cls:.1%}, "
+          f"loss at chance ln {n_cls} = {math.log(n_cls):.2f}")
     t_train = time.time()
-    gen = torch.Generator().manual_seed(args.seed)
-    tiny, init_pos, losses = train_tiny(args.steps, gen)
-    images, labels = square_images(512, 48, 8, gen)
+    torch.manual_seed(seed)  # the tiny model's init: the same with or without --weights
+    gen = torch.Generator().manual_seed(seed)
+    tiny, init_pos, losses = train_tiny(steps, gen)
+    seconds = time.time() - t_train
+    images, labels, odd = odd_square_images(512, gen)  # held out: drawn after training
     with torch.no_grad():
         preds = tiny(images).argmax(-1)
-    acc = (preds == labels).float().mean().item()
-    print(f"  loss {np.mean(losses[:10]):.3f} -> {np.mean(losses[-10:]):.3f} in {time.time() - t_train:.0f} s; "
-          f"held-out accuracy {acc:.1%} (chance 33%)")
-    names = lambda idx: [COLOURS[i] for i in idx]  # noqa: E731
-    figure_attention(images[:6], cls_attention(tiny, images[:6]), names(labels[:6]), names(preds[:6]),
-                     args.out, "attention_cls.png")
-    figure_positions({"learned, at initialisation (random)": init_pos,
-                      f"learned, after {args.steps} steps on this task": tiny.pos_embed.detach(),
-                      "fixed 2-D sin-cos (MAE)": sincos_2d(64, (6, 6), cls_token=True)}, 6, args.out,
-                     "position_similarity.png")
-    if args.weights and isinstance(model.pos_embed, torch.nn.Parameter):  # a trained table, its own grid
-        figure_positions({"learned, from --weights": model.pos_embed.detach(),
-                          "fixed 2-D sin-cos": sincos_2d(model.cfg.dim, model.cfg.grid, True)},
-                         model.cfg.grid[0], args.out, "position_similarity_weights.png")
-    print(f"Figures in {args.out}/: patch_grid.png, attention_cls.png, position_similarity.png "
-          f"({time.time() - t0:.0f} s in all)")
+        maps = cls_attention(tiny, images)  # (blocks, 512, heads, 6, 6)
+    q = len(QUARTERS)
+    print(f"  loss {np.mean(losses[:10]):.3f} (first 10 steps) -> {np.mean(losses[-10:]):.4f} (last 10); "
+          f"held-out accuracy {(preds == labels).float().mean():.1%}: colour {(preds // q == labels // q).float().mean():.1%}, "
+          f"quarter {(preds % q == labels % q).float().mean():.1%}")
+    print(f"  time: {seconds:.0f} s (varies with the machine)")
+
+    n_tok = 1 + maps.shape[-1] * maps.shape[-2]
+    print(f"[class] token's attention on the odd square (held-out mean; {1 / n_tok:.3f} if spread evenly over {n_tok} tokens)")
+    flat = rearrange(maps, "k b h gh gw -> b k h (gh gw)")
+    on_odd = flat[torch.arange(len(odd)), :, :, odd].mean(0)  # image b's weight on its odd cell: (B, k, h) -> (k, h)
+    for k, row in enumerate(on_odd):
+        print(f"  block {k + 1}:  heads " + "  ".join(f"{v:.3f}" for v in row) + f"   mean {row.mean():.3f}")
+    grid = SIZE // PATCH
+    tables = {"learned, at initialisation (random)": init_pos,
+              f"learned, after {steps} steps on this task": tiny.pos_embed.detach(),
+              "fixed 2-D sin-cos (MAE)": sincos_2d(64, (grid, grid), cls_token=True)}
+    print("Position embeddings: mean cosine similarity of two patches' embeddings")
+    print(f"  {'':<44} {'neighbours':>10} {'same quarter':>13} {'other quarter':>14}")
+    for title, table in tables.items():
+        near, same, other = position_summary(table, grid)
+        print(f"  {title:<44} {near:>10.2f} {same:>13.2f} {other:>14.2f}")
+
+    show = slice(0, 4)
+    titles = [f"true: {class_name(t)}\npredicted: {class_name(p)}" for t, p in zip(labels[show], preds[show])]
+    figures.cls_attention_rows((images[show] * STD + MEAN).clamp(0, 1), maps[-1, show], odd[show], titles,
+                               out / "attention_cls.png", block=len(tiny.blocks))
+    figures.position_similarity(tables, grid, out / "position_similarity.png")
+    figures.loss_curve(losses, out / "loss.png", f"tiny ViT on the odd-square task, seed {seed}",
+                       {f"chance: ln {n_cls}": math.log(n_cls), "colour known, quarter guessed: ln 4": math.log(4)})
+
+
+def main(argv=None) -> int:
+    """Parse the arguments (`argv`, default sys.argv), run the lesson, return the exit
+    status: 0, or 2 when --weights cannot be read (checked before any work)."""
+    parser = lesson_parser("vit", __doc__)
+    parser.add_argument("--weights", help="optional ViT checkpoint (HF directory or timm .pth) to run on the photo")
+    parser.add_argument("--steps", type=int, default=250, help="training steps of the tiny ViT (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads; 1 by default: the same numbers on every machine, and no slow-down "
+                             "when other programs share the cores (0 = torch's choice)")
+    args = parser.parse_args(argv)
+    pretrained = load_weights(args.weights) if args.weights else None  # before any work: a bad path fails at once
+    if args.weights and pretrained is None:
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    with torch_threads(args.threads):
+        torch.manual_seed(args.seed)
+        model = pretrained if pretrained is not None else vit_small(num_classes=1000)
+        walk_through(model.eval(), load_photo(), args.out, pretrained is not None)
+        toy_task(args.steps, args.seed, args.out)
+    extra = ", attention_photo.png, position_similarity_weights.png" if pretrained is not None else ""
+    print(f"Figures in {args.out}/: patch_grid.png, attention_cls.png, position_similarity.png, loss.png{extra}")
+    print(f"time: {time.time() - t0:.0f} s in all (varies with the machine)")
     return 0
