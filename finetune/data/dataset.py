@@ -39,9 +39,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from finetune.data import video
 from finetune.data.decode import BadFrameLog, UnreadableClip, read_clip
 from finetune.data.layout import Clip, list_frames
-from finetune.data import video
 from finetune.data.sampling import sample_indices, temporal_offsets
 from finetune.data.transforms import AugConfig, eval_region, train_transform
 

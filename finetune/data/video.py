@@ -31,10 +31,10 @@ and `require_av` turns its absence into one DataError saying how to install it.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 from PIL import Image
@@ -101,7 +101,7 @@ def probe(path: str | Path) -> VideoInfo:
                          stream.codec_context.name, float(rate) if rate else None)
 
 
-def decode_frames(path: str | Path, stop_after: int | None = None) -> Iterator[tuple[int, "object", float | None]]:
+def decode_frames(path: str | Path, stop_after: int | None = None) -> Iterator[tuple[int, object, float | None]]:
     """(index, av.VideoFrame, time in seconds or None) for every frame in order, up to index `stop_after`.
 
     Raises UnreadableClip if the file does not open; an error in the middle of
@@ -217,7 +217,7 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int = 25, codec: str 
     """
     av = require_av(path)
     path, frames = Path(path), np.asarray(frames)
-    t, h, w, c = frames.shape
+    _, h, w, c = frames.shape if frames.ndim == 4 else (0, 1, 1, 0)   # (T, H, W, 3); anything else fails below
     if c != 3 or frames.dtype != np.uint8 or h % 2 or w % 2:
         raise ValueError(f"expected frames (T, H, W, 3) uint8 with even H and W, found {frames.shape} {frames.dtype}")
     if codec is None:

@@ -76,7 +76,7 @@ def test_video_dataset_gives_the_frame_folder_samples(tmp_path):
     assert clips[0].video and clips[0].name == "clip_1"
     from finetune.data.layout import Clip
 
-    kw = dict(num_frames=4, size=16, short_side=16, train=False)
+    kw = {"num_frames": 4, "size": 16, "short_side": 16, "train": False}
     from_video = VideoClipDataset(clips, **kw)[0][0]
     from_frames = VideoClipDataset([Clip(frames, 0, "clip_1")], **kw)[0][0]
     assert from_video.dtype == from_frames.dtype and from_video.shape == from_frames.shape == (1, 3, 4, 16, 16)
