@@ -7,6 +7,10 @@ augmentation MAE pretrains with (He et al. 2022, table 1e and appendix A.1:
 random-size cropping with horizontal flips, nothing else: masking is the
 augmentation; facebookresearch/mae `main_pretrain.py`, scale 0.2-1).
 
+One more picture is held out: never cropped for pretraining, it shows what the
+MAE does with an image it has not seen (`held_out_image`: a shaded-relief map
+of terrain, rendered from the elevation data that also ships with matplotlib).
+
 Photos are float tensors (3, H, W) in [0, 1]; the crops the model sees are
 normalised with the ImageNet mean and std (`vit.imagenet`), like MAE's inputs;
 `to_display` undoes it for figures.
@@ -38,6 +42,21 @@ def load_photos(names=SAMPLE_PHOTOS) -> list[torch.Tensor]:
     if not photos:
         raise FileNotFoundError(f"none of matplotlib's sample photos {names} was found")
     return photos
+
+
+def held_out_image() -> torch.Tensor | None:
+    """matplotlib's sample elevation map (jacksboro_fault_dem.npz) drawn as a shaded
+    relief, (3, 344, 403) in [0, 1]; None if this matplotlib does not ship it."""
+    from matplotlib import cbook, colormaps
+    from matplotlib.colors import LightSource
+
+    try:
+        elevation = np.asarray(cbook.get_sample_data("jacksboro_fault_dem.npz")["elevation"], dtype=np.float64)
+    except (FileNotFoundError, OSError, KeyError, ValueError):
+        return None
+    rgba = LightSource(azdeg=315, altdeg=45).shade(elevation, cmap=colormaps["gist_earth"], blend_mode="overlay",
+                                                   vert_exag=0.05, dx=10, dy=10)  # (H, W, 4) in [0, 1]
+    return torch.from_numpy(rgba[..., :3].astype(np.float32)).permute(2, 0, 1).contiguous()  # -> (3, H, W)
 
 
 def shrink(photo: torch.Tensor, short_side: int) -> torch.Tensor:

@@ -7,10 +7,13 @@ demo (facebookresearch/mae `demo/mae_visualize.ipynb`: original, masked,
 reconstruction, reconstruction + visible); He et al. 2022, figure 2, shows the
 first three.
 """
+import math
+
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 import torch  # noqa: E402
 
 from vit.patches import patchify, unpatchify  # noqa: E402
@@ -38,17 +41,20 @@ def masking_figure(image: torch.Tensor, mask: torch.Tensor, patch: int, path) ->
     packed = torch.zeros(side * side, keep.shape[1])
     packed[:visible] = keep
     panels.append(unpatchify(packed[None], patch, (side, side)))  # the visible patches, packed together
-    fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.4))
+    fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.7))
     for ax, img, title in zip(axes, panels, titles):
         ax.imshow(to_display(img[0]).permute(1, 2, 0).numpy())
         ax.set_title(title, fontsize=10)
         ax.axis("off")
+    fig.suptitle(f"random masking: {n - visible} of {n} patches ({(n - visible) / n:.0%}) hidden, "
+                 f"the encoder gets the other {visible}", fontsize=11)
     fig.tight_layout()
     _save(fig, path)
 
 
-def reconstruction_figure(images, pred, mask, patch: int, path, title: str, norm_pix_loss: bool = False) -> None:
-    """Rows of original | masked | reconstruction | reconstruction + visible.
+def reconstruction_figure(images, pred, mask, patch: int, path, title: str, rows: list[str],
+                          norm_pix_loss: bool = False) -> None:
+    """Rows (labelled by `rows`) of original | masked | reconstruction | reconstruction + visible.
 
     images (B, 3, H, W) normalised, pred (B, N, p*p*3), mask (B, N) bool. With
     norm_pix_loss the prediction is per-patch normalised; it is shown with the
@@ -63,26 +69,44 @@ def reconstruction_figure(images, pred, mask, patch: int, path, title: str, norm
     recon = unpatchify(pred, patch, grid)  # (B, N, p*p*3) -> (B, 3, H, W)
     pasted = grey_out(images, mask, patch, fill=pred)  # visible patches are the real ones
     columns = [images, grey_out(images, mask, patch), recon, pasted]
-    names = ["original", "masked (75%)", "reconstruction", "reconstruction + visible"]
-    fig, axes = plt.subplots(b, 4, figsize=(9.6, 2.5 * b + 0.4), squeeze=False)
+    n, hidden = mask.shape[1], int(mask[0].sum())
+    names = ["original", f"masked ({hidden}/{n} = {hidden / n:.0%})", "reconstruction", "reconstruction + visible"]
+    fig, axes = plt.subplots(b, 4, figsize=(9.6, 2.5 * b + 0.5), squeeze=False)
     for row in range(b):
         for col, (column, name) in enumerate(zip(columns, names)):
             ax = axes[row, col]
             ax.imshow(to_display(column[row]).permute(1, 2, 0).numpy())
-            ax.axis("off")
+            ax.set_xticks([]), ax.set_yticks([])
             if row == 0:
                 ax.set_title(name, fontsize=10)
+        axes[row, 0].set_ylabel(rows[row], fontsize=9)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     _save(fig, path)
 
 
-def loss_curve(losses: list[float], path) -> None:
-    fig, ax = plt.subplots(figsize=(5, 3))
-    ax.plot(range(1, len(losses) + 1), losses, lw=1)
-    ax.set_xlabel("step")
-    ax.set_ylabel("MSE on masked patches")
-    ax.grid(alpha=0.3)
+def plain_log_label(value: float, _pos=None) -> str:
+    """Log-axis tick labels as plain numbers (2, not 2x10^0), only at 1, 2, 3, 5 x 10^k."""
+    mantissa = round(value / 10 ** math.floor(math.log10(value))) if value > 0 else 0
+    return f"{value:g}" if mantissa in (1, 2, 3, 5) else ""
+
+
+def loss_curve(losses: list[float], path, title: str) -> None:
+    """Training loss per step, log y: the early fall and the late slow gains both show."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    ax.plot(range(1, len(losses) + 1), losses, lw=0.8, alpha=0.5, label="one step (batch of 8)")
+    k = 20
+    if len(losses) >= k:
+        smooth = [sum(losses[i - k:i]) / k for i in range(k, len(losses) + 1)]
+        ax.plot(range(k, len(losses) + 1), smooth, lw=1.6, label=f"mean of the last {k} steps")
+        ax.legend(fontsize=8)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(plain_log_label))
+    ax.yaxis.set_minor_formatter(FuncFormatter(plain_log_label))
+    ax.set_xlabel("training step")
+    ax.set_ylabel("MSE on masked patches (log scale)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     _save(fig, path)
 

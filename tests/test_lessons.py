@@ -2,7 +2,9 @@
 one shape: `<package>.lesson.main(argv) -> int`, a two-line `__main__.py`, one step
 printer (`vit.steps.print_step`); ImageNet's statistics are written once
 (`vit.imagenet`). The ViT lesson's --weights errors are in tests/finetune/test_cli_errors.py."""
+import contextlib
 import importlib
+import io
 from pathlib import Path
 
 import pytest
@@ -54,22 +56,75 @@ def test_imagenet_stats_written_once_and_shaped_for_images_and_videos():
 LESSONS = {
     "vit": (["--steps", "3"], ["(196, 768)", "(1, 197, 384)", "(1, 6, 197, 197)"],
             ["patch_grid.png", "attention_cls.png", "position_similarity.png"]),
-    "imagemae": (["--seconds", "30", "--max-steps", "3"], ["147 masked, 49 visible", "(1, 50, 192)", "(1, 196, 768)"],
+    "imagemae": (["--steps", "3"], ["147 masked, 49 visible", "(1, 50, 192)", "(1, 196, 768)", "HELD OUT"],
                  ["masking.png", "reconstruction_start.png", "reconstruction_end.png", "loss.png"]),
-    "videomae": (["--seconds", "20", "--steps", "3"], ["(1, 1568, 1536)", "(1, 1568, 768)", "1408 masked, 160 visible"],
+    "videomae": (["--steps", "3"], ["(1, 1568, 1536)", "(1, 1568, 768)", "1408 masked, 160 visible",
+                                    "96.0x fewer", "12.7x fewer", "256/288 = 88.9%", "held-out clip"],
                  ["masking.png", "reconstruction.png", "loss.png"]),
 }
 
 
+@pytest.fixture(scope="module")
+def lesson_run(tmp_path_factory):
+    """run(package) -> (out folder, printed text) of `main(--out folder, *short args)`;
+    the first run of each package is kept, so the tests below share it."""
+    done = {}
+
+    def run(package, fresh=False):
+        if package in done and not fresh:
+            return done[package]
+        out = tmp_path_factory.mktemp(package)
+        threads = torch.get_num_threads()
+        with contextlib.redirect_stdout(io.StringIO()) as text:
+            assert importlib.import_module(f"{package}.lesson").main(["--out", str(out), *LESSONS[package][0]]) == 0
+        assert torch.get_num_threads() == threads  # a lesson's one thread does not leak into the caller
+        if not fresh:
+            done[package] = (out, text.getvalue())
+        return out, text.getvalue()
+
+    return run
+
+
 @pytest.mark.parametrize("package", LESSONS)
-def test_lesson_runs_prints_its_shapes_and_writes_its_figures(package, tmp_path, capsys):
-    main = importlib.import_module(f"{package}.lesson").main
-    args, printed, figures = LESSONS[package]
-    threads = torch.get_num_threads()
-    assert main(["--out", str(tmp_path), *args]) == 0
-    assert torch.get_num_threads() == threads  # a lesson's one thread does not leak into the caller
-    out = capsys.readouterr().out
+def test_lesson_runs_prints_its_shapes_and_writes_its_figures(package, lesson_run):
+    tmp_path, out = lesson_run(package)
+    printed, figures = LESSONS[package][1:]
     for text in printed:
         assert text in out, text
     for name in figures:
         assert (tmp_path / name).stat().st_size > 2_000, name  # a drawn figure, not an empty file
+
+
+@pytest.mark.parametrize("package", ["imagemae", "videomae"])
+def test_lesson_prints_the_same_numbers_on_two_runs_with_the_same_seed(package, lesson_run):
+    """Fixed step counts, seeded draws, one thread: only the "time:" lines may differ."""
+    def numbers(run):
+        folder, text = run
+        lines = [line.replace(str(folder), "<out>") for line in text.splitlines()]
+        kept = [line for line in lines if not line.startswith("time:")]
+        assert len(kept) < len(lines) and len(kept) > 20  # the timings were there, and much else besides
+        return kept
+
+    first, second = numbers(lesson_run(package)), numbers(lesson_run(package, fresh=True))
+    assert any("loss" in line for line in first)
+    assert first == second
+
+
+def test_copy_neighbour_cheat_copies_from_the_nearest_visible_slice():
+    """videomae/copy_baseline.py on 4 time slices x 2 places of one pixel each (value level[t] + place/100):
+    place 0 is hidden at t=0, 1 and visible at t=2, 3 -> both copy t=2; place 1 is hidden at t=1 only
+    -> t=0 and t=2 are equally near, the earlier wins; a place hidden in every slice has no copy."""
+    from videomae.copy_baseline import copy_neighbour_loss
+
+    level = torch.tensor([0.0, 0.1, 0.4, 0.5])
+    pixels = level[:, None] + torch.tensor([0.0, 0.01])  # (T=4, place=2)
+    video = pixels[None, None, :, None, :].repeat(1, 3, 1, 1, 1)  # (1, 3, T=4, H=1, W=2), grey
+    hidden = torch.tensor([[True, False], [True, True], [False, False], [False, False]])  # (t, place)
+    r = copy_neighbour_loss(video, hidden.reshape(1, 8), (1, 1, 1), (4, 1, 2))
+    # t=0 place 0 copies 0.40 (true 0.00); t=1 place 0 copies 0.40 (true 0.10); t=1 place 1 copies 0.01 (true 0.11)
+    assert r["with_copy"] == 1.0
+    assert r["copy_mse"] == pytest.approx((0.4**2 + 0.3**2 + 0.1**2) / 3)
+    colour = (0.01 + 0.40 + 0.41 + 0.50 + 0.51) / 5  # the visible pixels' mean
+    assert r["mean_colour_mse"] == pytest.approx(((colour - 0.0) ** 2 + (colour - 0.1) ** 2 + (colour - 0.11) ** 2) / 3)
+    tube = copy_neighbour_loss(video, torch.tensor([[True, False] * 4]), (1, 1, 1), (4, 1, 2))
+    assert tube["with_copy"] == 0.0 and tube["copy_mse"] == pytest.approx(tube["mean_colour_mse"])

@@ -9,7 +9,7 @@ learn to copy and stop there. Under tube masking no hole ever has one: the
 cheat collapses to the average-colour guess and only real reasoning helps.
 """
 import torch
-from einops import rearrange
+from einops import rearrange, repeat
 
 from .tubelets import patchify
 
@@ -25,16 +25,14 @@ def copy_neighbour_loss(video: torch.Tensor, mask: torch.Tensor, tubelet, grid) 
     # fallback: the average colour of the visible pixels of the clip, per channel
     vis_pixels = tokens[visible].unflatten(-1, (-1, c))  # (n_vis, K, C)
     colour = torch.stack([vis_pixels[..., i].mean() for i in range(c)]).repeat(tokens.shape[-1] // c)  # (K*C,)
-    guess = colour.expand_as(tokens).clone()  # (B, T', H'W', K*C)
-    found = torch.zeros_like(hidden)
+    # the nearest slice where the same place is visible: distance |t - t'| (the earlier slice on a tie)
     index = torch.arange(t)
-    for d in range(1, t):  # nearest first: the source slice is t - shift
-        for shift in (d, -d):
-            source = torch.roll(tokens, shifts=shift, dims=1)
-            usable = torch.roll(visible, shifts=shift, dims=1) & ((index - shift >= 0) & (index - shift < t))[None, :, None]
-            take = usable & ~found & hidden
-            guess[take] = source[take]
-            found |= take
+    distance = 2 * (index[:, None] - index[None, :]).abs() + (index[None, :] > index[:, None])  # (T', T') t -> t'
+    cost = distance[None, :, :, None] + torch.where(visible, 0, 4 * t)[:, None]  # (B, T', T', H'W'); hidden t' cost more
+    best = cost.argmin(dim=2)  # (B, T', H'W'): the source slice of every tubelet
+    found = hidden & visible.gather(1, best)  # a hidden tubelet whose source slice shows its place
+    copied = tokens.gather(1, repeat(best, "b t s -> b t s k", k=tokens.shape[-1]))  # (B, T', H'W', K*C)
+    guess = torch.where(found[..., None], copied, colour)  # (B, T', H'W', K*C)
     err = (guess - tokens).square().mean(-1)  # (B, T', H'W')
     base = (colour - tokens).square().mean(-1)
     return {

@@ -3,10 +3,13 @@
 Everything here works on one clip (C, T, H, W) in [0, 1] and reuses
 `tubelets.patchify` / `unpatchify`, so what is drawn is exactly what the model saw.
 """
+import math
+
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 import torch  # noqa: E402
 
 from .tubelets import patchify, unpatchify  # noqa: E402
@@ -38,32 +41,54 @@ def paint_prediction(clip: torch.Tensor, mask: torch.Tensor, pred: torch.Tensor,
     return unpatchify(tokens[None], tubelet, grid, c)[0]
 
 
-def _frames_row(axes, clip: torch.Tensor, frames, label: str) -> None:
-    for ax, t in zip(axes, frames):
-        ax.imshow(clip[:, t].permute(1, 2, 0).clamp(0, 1).numpy())
-        ax.set_xticks([]), ax.set_yticks([])
-    axes[0].set_ylabel(label, fontsize=8)
+def _strip(clip: torch.Tensor, frames, gap: int) -> torch.Tensor:
+    """(C, T, H, W) -> (H, len(frames) * (W + gap) - gap, C): the chosen frames side by side, white between."""
+    c, _, h, w = clip.shape
+    strip = torch.ones(h, len(frames) * (w + gap) - gap, c)
+    for i, t in enumerate(frames):
+        strip[:, i * (w + gap): i * (w + gap) + w] = clip[:, t].permute(1, 2, 0).clamp(0, 1)  # (C, H, W) -> (H, W, C)
+    return strip
 
 
-def plot_rows(rows: list[tuple[str, torch.Tensor]], path, title: str, frames=None) -> None:
-    """One row per (label, clip (C, T, H, W)); one column per shown frame."""
+def plot_rows(rows: list[tuple[str, torch.Tensor]], path, title: str, frames=None, xlabel: str = "frame") -> None:
+    """One row per (label, clip (C, T, H, W)), the shown `frames` side by side (one image per
+    row: a few axes draw much faster than one per frame), x ticks naming each frame t."""
     frames = frames if frames is not None else list(range(rows[0][1].shape[1]))
-    fig, axes = plt.subplots(len(rows), len(frames), figsize=(1.3 * len(frames), 1.4 * len(rows)), squeeze=False)
-    for r, (label, clip) in enumerate(rows):
-        _frames_row(axes[r], clip, frames, label)
-    for ax, t in zip(axes[0], frames):
-        ax.set_title(f"t={t}", fontsize=7)
+    w, gap = rows[0][1].shape[-1], max(2, rows[0][1].shape[-1] // 24)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(1.3 * len(frames) + 0.6, 1.45 * len(rows) + 0.7), squeeze=False)
+    for r, (ax, (label, clip)) in enumerate(zip(axes[:, 0], rows)):
+        ax.imshow(_strip(clip, frames, gap).numpy())
+        ax.set_xticks([i * (w + gap) + w / 2 for i in range(len(frames))], [f"t={t}" for t in frames], fontsize=7)
+        ax.tick_params(labelbottom=r in (0, len(rows) - 1), labeltop=False)  # frame names on the first and last rows
+        ax.set_yticks([])
+        ax.set_ylabel(label, fontsize=8)
+    axes[-1, 0].set_xlabel(xlabel, fontsize=8)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
 
 
-def plot_loss(losses: list[float], path) -> None:
-    fig, ax = plt.subplots(figsize=(4, 2.6))
-    ax.plot(losses, lw=0.8)
-    ax.set_xlabel("step"), ax.set_ylabel("MSE on masked tubelets")
-    ax.set_title("tiny VideoMAE pretraining, 90% tube masking", fontsize=9)
+def plain_log_label(value: float, _pos=None) -> str:
+    """Log-axis tick labels as plain numbers (0.02, not 2x10^-2), only at 1, 2, 3, 5 x 10^k."""
+    mantissa = round(value / 10 ** math.floor(math.log10(value))) if value > 0 else 0
+    return f"{value:g}" if mantissa in (1, 2, 3, 5) else ""
+
+
+def plot_loss(losses: list[float], path, k: int = 20) -> None:
+    """Training loss per step on a log y scale (the fall spans decades), with a running mean of `k` steps."""
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot(range(1, len(losses) + 1), losses, lw=0.6, alpha=0.5, label="one step (batch of 8)")
+    if len(losses) >= k:
+        smooth = [sum(losses[i - k:i]) / k for i in range(k, len(losses) + 1)]
+        ax.plot(range(k, len(losses) + 1), smooth, lw=1.5, label=f"mean of the last {k} steps")
+        ax.legend(fontsize=7)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(plain_log_label))
+    ax.yaxis.set_minor_formatter(FuncFormatter(plain_log_label))
+    ax.set_xlabel("training step"), ax.set_ylabel("MSE on masked tubelets\n(pixels in [0, 1], log scale)", fontsize=8)
+    ax.set_title("tiny VideoMAE pretraining, tube masking at ratio 0.9", fontsize=9)
+    ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)

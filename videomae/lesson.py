@@ -1,14 +1,17 @@
 """The VideoMAE lesson (course notes, section III), step by step on a CPU.
 
 1. tubelets: a 16x224 clip -> 8x14x14 = 1568 tokens (III.1)
+   and what 90% tube masking saves, counted in multiply-adds
 2. tube / random / frame masking at 90% on one synthetic clip, drawn (III.2)
 3. the "copy from the neighbouring frame" cheat under each masking (III.2)
-4. a tiny VideoMAE pretrained for about a minute: the loss falls and the
-   reconstructions sharpen (III.3-III.4)
+4. a tiny VideoMAE pretrained for a fixed number of steps (about a minute on a
+   laptop CPU): the loss falls and the reconstructions sharpen, on a training
+   clip and on a held-out clip (III.3-III.4)
 
-Run: `python -m videomae [--out outputs/videomae] [--seconds 60] [--steps 5000]`.
+Run: `python -m videomae [--out outputs/videomae] [--steps 1000] [--seed 0] [--threads 1]`.
 Shapes are printed with what they mean (`vit.steps.print_step`); figures go to
---out. Tong et al. 2022, section 3; the prose is docs/03_videomae.md.
+--out. The same seed prints the same numbers on every run; only the lines
+starting with "time:" vary. Tong et al. 2022, section 3; the prose is docs/03_videomae.md.
 """
 import time
 from pathlib import Path
@@ -17,7 +20,7 @@ import numpy as np
 import torch
 
 from vit import imagenet
-from vit.steps import lesson_parser, print_step, torch_threads
+from vit.steps import lesson_parser, print_step, print_time, torch_threads
 
 from . import synthetic
 from .config import VideoMAEConfig
@@ -27,9 +30,39 @@ from .masking import MASKS, tube_mask
 from .pretrain import videomae_tiny
 from .tubelets import TubeletEmbed, linear_from_conv3d, patchify
 
-# why --threads (used for the pretraining, step 4) is 1 by default
-ONE_THREAD = ("the tiny model's ops are too small for threads to split, and on a busy machine a second thread "
-              "waiting for a core made each pretraining step ~30x slower (measured)")
+# why --threads is 1 by default
+ONE_THREAD = ("the tiny model's ops are too small for threads to split, on a busy machine a second thread "
+              "waiting for a core made each pretraining step ~30x slower (measured), and the printed numbers "
+              "stay the same from run to run")
+
+
+def multiply_adds(tokens: int, dim: int, depth: int, mlp_ratio: float = 4.0) -> tuple[float, float]:
+    """Multiply-adds of `depth` transformer blocks on `tokens` tokens of width `dim`:
+    (linear layers, attention). Per block the linear layers (qkv 3, proj 1, MLP
+    2*mlp_ratio times D x D per token) grow like N; attention's QK^T and AV
+    (N x N x D each) grow like N^2. LayerNorm, softmax and GELU are left out (tiny)."""
+    linear = depth * tokens * dim * dim * (4 + 2 * mlp_ratio)
+    attention = depth * 2 * tokens * tokens * dim
+    return linear, attention
+
+
+def pretraining_cost(cfg: VideoMAEConfig, n_vis: int) -> None:
+    """Print what running the encoder on the `n_vis` visible tokens saves, in multiply-adds
+    (1 multiply-add = 2 FLOPs), against the same encoder on every token."""
+    n, k = cfg.num_tokens, cfg.tubelet_size * cfg.patch_size**2 * cfg.in_chans  # k: numbers per tubelet
+    full, vis = multiply_adds(n, cfg.dim, cfg.depth, cfg.mlp_ratio), multiply_adds(n_vis, cfg.dim, cfg.depth, cfg.mlp_ratio)
+    embed_full, embed_vis = n * k * cfg.dim, n_vis * k * cfg.dim  # tubelet embedding: only the visible ones are embedded
+    dec_lin, dec_att = multiply_adds(n, cfg.decoder_dim, cfg.decoder_depth, cfg.mlp_ratio)  # on all N positions
+    decoder = dec_lin + dec_att + n_vis * cfg.dim * cfg.decoder_dim + (n - n_vis) * cfg.decoder_dim * k  # + in/out layers
+    enc_full, enc_vis = sum(full) + embed_full, sum(vis) + embed_vis
+    print(f"  multiply-adds (G = 1e9; 1 multiply-add = 2 FLOPs) of the encoder ({cfg.depth} blocks, D={cfg.dim}), "
+          f"{n} tokens -> {n_vis}:")
+    for what, a, b in [("attention's N^2 part (QK^T, AV)", full[1], vis[1]), ("linear layers (qkv, proj, MLP)", full[0], vis[0]),
+                       ("tubelet embedding", embed_full, embed_vis), ("whole encoder", enc_full, enc_vis)]:
+        print(f"    {what:<34} {a / 1e9:7.1f} G -> {b / 1e9:5.2f} G   {a / b:5.1f}x fewer")
+    print(f"    pretraining step, forward: encoder + decoder ({cfg.decoder_dim} x {cfg.decoder_depth}, on all {n} positions "
+          f"either way) {(enc_full + decoder) / 1e9:.1f} G -> {(enc_vis + decoder) / 1e9:.1f} G   "
+          f"{(enc_full + decoder) / (enc_vis + decoder):.1f}x fewer (the backward pass scales the same way)")
 
 
 def step_tubelets() -> None:
@@ -50,30 +83,42 @@ def step_tubelets() -> None:
     print_step("Conv3d(k=s=(2,16,16))", by_conv.shape, f"one token of D = {cfg.dim} per tubelet")
     print_step("Linear(patchify(video))", by_linear.shape,
                f"einops cut + one Linear gives the same tokens (max diff {(by_conv - by_linear).abs().max():.1e})")
-    mask = tube_mask(1, cfg.grid, 0.9)
+    mask = tube_mask(1, cfg.grid, 0.9, generator=torch.Generator().manual_seed(0))
     per_slice, n_vis = int(mask[0, : h * w].sum()), int((~mask).sum())
     print_step("tube_mask(1, grid, 0.9)", mask.shape,
                f"bool, True = masked: {per_slice} of {h * w} positions hidden in every one of the {t} time slices "
                f"-> {int(mask.sum())} masked, {n_vis} visible")
-    print(f"  the encoder runs on {n_vis} tokens, not {cfg.num_tokens} "
-          f"(attention cost ~{(cfg.num_tokens / n_vis)**2:.0f}x smaller)")
+    pretraining_cost(cfg, n_vis)
+
+
+def percent(mask: torch.Tensor) -> str:
+    """'256/288 = 88.9%': the real share a mask hides (integer counts, so rarely exactly 90%)."""
+    return f"{int(mask.sum())}/{mask.numel()} = {mask.float().mean().item():.1%}"
 
 
 def step_masks(out: Path, seed: int) -> None:
-    """III.2: tube, random and frame masking at 90% of one synthetic clip, drawn to masking.png."""
+    """III.2: tube, random and frame masking at ratio 0.9 of one synthetic clip, drawn to masking.png."""
     print("\n== 2. Three ways to hide 90% of a clip (course notes III.2, figure (b) frame, (c) random, (d) tube) ==")
     rng = np.random.default_rng(seed)
     clip = torch.from_numpy(synthetic.make_clip(synthetic.ACTIONS.index("move_right"), 16, 96, 96, rng))
     clip = clip.permute(3, 0, 1, 2).float() / 255  # (T, H, W, 3) -> (3, T, H, W)
     tubelet, grid = (2, 16, 16), (8, 6, 6)
     g = torch.Generator().manual_seed(seed)
+    print(f"grid {grid}: {grid[0]} time slices of {grid[1]}x{grid[2]} = {grid[1] * grid[2]} positions; "
+          "counts are whole tubelets, so ratio 0.9 hides a little less than 90%:")
     rows = [("clip", clip)]
     for name in ("tube", "random", "frame"):
         mask = MASKS[name](1, grid, 0.9, generator=g)[0]
-        rows.append((f"{name} ({int(mask.sum())}/{mask.numel()})", grey_out(clip, mask, tubelet, grid)))
-        print(f"{name:>6}: {int(mask.sum())} of {mask.numel()} tubelets masked")
-    plot_rows(rows, out / "masking.png", "90% masking of a 'move_right' clip, 2x16x16 tubelets", frames=list(range(0, 16, 2)))
+        rows.append((f"{name}\n{percent(mask)}", grey_out(clip, mask, tubelet, grid)))
+        print(f"{name:>6}: {percent(mask)} tubelets masked  ({RULE[name]})")
+    plot_rows(rows, out / "masking.png", "masking at ratio 0.9 of a 'move_right' clip (96x96, 2x16x16 tubelets; "
+              "grey = hidden; row label: hidden share)", frames=list(range(0, 16, 2)), xlabel="frame (one per time slice)")
     print(f"figure: {out / 'masking.png'}")
+
+
+# how each masking turns the ratio into a count (videomae/masking.py)
+RULE = {"tube": "int(0.9 * 36) = 32 of the 36 positions, in all 8 slices",
+        "random": "int(0.9 * 288) = 259 anywhere", "frame": "int(0.9 * 8) = 7 of the 8 slices"}
 
 
 def step_copy_cheat(seed: int) -> dict:
@@ -89,15 +134,18 @@ def step_copy_cheat(seed: int) -> dict:
         r = copy_neighbour_loss(video, MASKS[name](32, grid, 0.9, generator=g), tubelet, grid)
         results[name] = r
         print(f"{name:>8} | {r['with_copy']:>34.0%} | {r['copy_mse']:>18.4f} | {r['mean_colour_mse']:>18.4f}")
-    print("random masking leaves a copy for most holes, so copying nearly solves it; tube masking leaves none,\n"
-          "so the cheat is no better than guessing the average colour: the model must reason about content and motion.")
+    rnd, tube = results["random"], results["tube"]
+    print(f"random masking leaves a copy for {rnd['with_copy']:.0%} of the holes (about 1 - 0.9^7 = 52%: the others are "
+          f"hidden in all 7 other slices too);\ncopying cuts their error {rnd['mean_colour_mse'] / rnd['copy_mse']:.1f}x "
+          "below the average-colour guess with no learning at all: a real shortcut, not a full solution.\n"
+          f"Tube masking leaves no copy ({tube['with_copy']:.0%}): the cheat is the average-colour guess, so the model "
+          "must reason about content and motion.")
     return results
 
 
-def step_pretrain(out: Path, seconds: float, max_steps: int, seed: int, threads: int = 1) -> tuple[float, float, int]:
-    """III.3-III.4: pretrain a tiny VideoMAE for `seconds` (at most `max_steps` steps) on
-    `threads` torch threads; writes reconstruction.png and loss.png and returns the mean
-    loss of the first and of the last 10 steps, and the number of steps."""
+def step_pretrain(out: Path, steps: int, seed: int) -> tuple[float, float]:
+    """III.3-III.4: pretrain a tiny VideoMAE for `steps` steps; writes reconstruction.png
+    and loss.png and returns the mean loss of the first and of the last 10 steps."""
     print("\n== 4. Pretraining a tiny VideoMAE on synthetic clips, 90% tube masking (course notes III.3-III.4) ==")
     torch.manual_seed(seed)
     # 8 x 48 x 48 clips: grid 4 x 6 x 6 = 144 tubelets, fast on a CPU. Raw pixels as the target:
@@ -106,58 +154,69 @@ def step_pretrain(out: Path, seconds: float, max_steps: int, seed: int, threads:
     model = videomae_tiny(image_size=48, norm_target=False)
     cfg = model.cfg
     pool, _ = synthetic.make_batch(256, cfg.num_frames, cfg.image_size, seed=seed + 2)  # (256, 3, 8, 48, 48)
-    pool = imagenet.normalize(pool)  # [0, 1] pixels -> what the model (and its target) expects
-    n_vis = int((~tube_mask(1, cfg.grid, 0.9))[0].sum())
-    print(f"clips (B, 3, {cfg.num_frames}, {cfg.image_size}, {cfg.image_size}), tubelets {cfg.tubelet} -> grid {cfg.grid} = "
-          f"{cfg.num_tokens} tokens; encoder D={cfg.dim} x {cfg.depth} sees {n_vis}, decoder D={cfg.decoder_dim} x "
-          f"{cfg.decoder_depth} predicts the other {cfg.num_tokens - n_vis}; {sum(p.numel() for p in model.parameters())/1e6:.2f}M params")
+    held_out, _ = synthetic.make_batch(1, cfg.num_frames, cfg.image_size, seed=seed + 4)  # another draw: not in the pool
+    pool, held_out = imagenet.normalize(pool), imagenet.normalize(held_out)  # [0, 1] pixels -> what the model expects
     g = torch.Generator().manual_seed(seed + 3)
-    show_video, show_mask = pool[:1], tube_mask(1, cfg.grid, 0.9, generator=g)
+    show_video, show_mask = torch.cat([pool[:1], held_out]), tube_mask(2, cfg.grid, 0.9, generator=g)
+    n_vis = int((~show_mask[0]).sum())
+    print(f"clips (B, 3, {cfg.num_frames}, {cfg.image_size}, {cfg.image_size}), tubelets {cfg.tubelet} -> grid {cfg.grid} = "
+          f"{cfg.num_tokens} tokens; tube mask {percent(show_mask[0])}: encoder D={cfg.dim} x {cfg.depth} sees {n_vis}, "
+          f"decoder D={cfg.decoder_dim} x {cfg.decoder_depth} predicts the other {cfg.num_tokens - n_vis}; "
+          f"{sum(p.numel() for p in model.parameters())/1e6:.2f}M params; 256 training clips, batch 8, {steps} steps")
 
     def snapshot():
+        """(clips in [0, 1], their reconstructions, the loss of each) for the two shown clips."""
         model.eval()
         with torch.no_grad():
-            _, pred = model(show_video, show_mask)
+            parts = [model(show_video[i:i + 1], show_mask[i:i + 1]) for i in range(2)]  # one loss per clip
         model.train()
-        clip = imagenet.unnormalize(show_video)[0]  # back to [0, 1] pixels, (C, T, H, W)
-        return clip, paint_prediction(clip, show_mask[0], pred[0], cfg.tubelet, cfg.grid, cfg.norm_target)
+        clips = imagenet.unnormalize(show_video)  # back to [0, 1] pixels, (2, C, T, H, W)
+        painted = [paint_prediction(clips[i], show_mask[i], parts[i][1][0], cfg.tubelet, cfg.grid, cfg.norm_target)
+                   for i in range(2)]
+        return clips, painted, [p[0].item() for p in parts]
 
-    clip, before = snapshot()
+    clips, before, loss_before = snapshot()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05)  # paper's betas
-    losses, start, step, batch = [], time.time(), 0, 8
-    with torch_threads(threads):  # 1 by default: see ONE_THREAD
-        while step < max_steps and time.time() - start < seconds:
-            idx = torch.randint(0, len(pool), (batch,), generator=g)
-            lr_scale = min(1.0, (step + 1) / 20)  # short warmup
-            for group in opt.param_groups:
-                group["lr"] = 1e-3 * lr_scale
-            loss, _ = model(pool[idx], tube_mask(batch, cfg.grid, 0.9, generator=g))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-            if step % 200 == 0:
-                print(f"  step {step:4d}  loss {loss.item():.4f}  ({time.time() - start:.0f}s)")
-            step += 1
-    _, after = snapshot()
+    losses, start, batch = [], time.time(), 8
+    for step in range(steps):
+        idx = torch.randint(0, len(pool), (batch,), generator=g)
+        for group in opt.param_groups:
+            group["lr"] = 1e-3 * min(1.0, (step + 1) / 20)  # short warmup, then constant
+        loss, _ = model(pool[idx], tube_mask(batch, cfg.grid, 0.9, generator=g))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        if step % 200 == 0 or step == steps - 1:
+            print(f"  step {step:4d}  loss {loss.item():.4f}")
+    print_time(f"pretraining, {steps} steps:", time.time() - start)
+    _, after, loss_after = snapshot()
     first, last = float(np.mean(losses[:10])), float(np.mean(losses[-10:]))
-    print(f"{step} steps in {time.time() - start:.0f}s: loss (mean of 10 steps) first {first:.4f} -> last {last:.4f}")
-    mask_img = grey_out(clip, show_mask[0], cfg.tubelet, cfg.grid)
-    plot_rows([("frames", clip), ("masked 90%", mask_img), ("step 0", before), (f"step {step}", after)],
-              out / "reconstruction.png", "tiny VideoMAE: frames | masked | reconstruction before and after pretraining")
+    print(f"{steps} steps: loss (mean of 10 steps) first {first:.4f} -> last {last:.4f}")
+    for name, b, a in zip(("training clip", "held-out clip"), loss_before, loss_after):
+        print(f"  {name:<14} (the figure's): loss {b:.4f} before -> {a:.4f} after")
+    masked = [grey_out(clips[i], show_mask[i], cfg.tubelet, cfg.grid) for i in range(2)]
+    hidden = f"masked\n{show_mask[0].float().mean().item():.1%}"
+    plot_rows([("training\nclip", clips[0]), (hidden, masked[0]), ("step 0", before[0]), (f"step {steps}", after[0]),
+               ("HELD-OUT\nclip", clips[1]), (hidden, masked[1]), (f"step {steps}", after[1])],
+              out / "reconstruction.png", "tiny VideoMAE: a training clip (rows 1-4) and a clip never trained on "
+              "(rows 5-7):\nframes | masked | reconstruction (visible tubelets pasted back)", xlabel="frame")
     plot_loss(losses, out / "loss.png")
     print(f"figures: {out / 'reconstruction.png'}, {out / 'loss.png'}")
-    return first, last, step
+    return first, last
 
 
 def main(argv=None) -> int:
     """Parse the arguments (`argv`, default sys.argv), run the lesson, return the exit status."""
-    args = lesson_parser("videomae", __doc__, budget=("--steps", 5000, ONE_THREAD)).parse_args(argv)
+    args = lesson_parser("videomae", __doc__, budget=(1000, ONE_THREAD)).parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    step_tubelets()
-    step_masks(args.out, args.seed)
-    step_copy_cheat(args.seed)
-    step_pretrain(args.out, args.seconds, args.steps, args.seed, args.threads)
-    print(f"\nlesson done in {time.time() - t0:.0f}s; outputs in {args.out}/")
+    with torch_threads(args.threads):  # 1 by default: see ONE_THREAD
+        torch.manual_seed(args.seed)  # the untrained layers of steps 1-2
+        step_tubelets()
+        step_masks(args.out, args.seed)
+        step_copy_cheat(args.seed)
+        step_pretrain(args.out, args.steps, args.seed)
+    print(f"\nlesson done; outputs in {args.out}/")
+    print_time("the whole lesson:", time.time() - t0)
     return 0
