@@ -89,6 +89,9 @@ def markdown(run: Path, pred: dict, cm: np.ndarray, worst: list[int], figures: d
              f"{n} validation clips, {k} classes, views: {pred.get('tta', '?')}. Accuracy {100 * acc:.2f}% "
              f"(chance {100 / k:.2f}%). Made from `{VAL_PROBS}`; rebuild with "
              f"`python -m finetune report --run {run}`.", ""]
+    if pred.get("left_out"):
+        lines += [f"Not counted: {len(pred['left_out'])} validation clip(s) with no readable frame: "
+                  + ", ".join(pred["left_out"][:10]), ""]
     for key, caption in (("confusion", "confusion matrix"), ("worst", "worst clips")):
         lines += [f"![{caption}]({Path(figures[key]).name})" if key in figures else
                   f"({caption}: not drawn, {figures.get(key + '_error', 'see the log')})", ""]

@@ -27,7 +27,9 @@ from finetune.training.probs import VAL_PROBS, accuracy, write_probs
 
 
 def val_predictions(t: Trainer, clips: list[Clip], tta: str, bad_log=None) -> dict:
-    """{"ids": clip keys, "labels": true class indices, "probs": (N, K) float, "acc", "tta"} on every process."""
+    """{"ids": clip keys, "labels": true class indices, "probs": (N, K), "acc", "tta", "left_out"}, on every process.
+
+    "left_out": the keys of clips with no readable frame (not predicted, not counted)."""
     views = C.VIEWS[tta]
     numbered = [replace(c, label=i) for i, c in enumerate(clips)]  # label = position: batches name their clips
     loader = eval_loader(eval_dataset(numbered, t.cfg, tta, bad_log), t.cfg, t.d, views)
@@ -45,8 +47,10 @@ def val_predictions(t: Trainer, clips: list[Clip], tta: str, bad_log=None) -> di
     kept = [clips[rows[k]] for k in order]
     probs = [probs[k] for k in order]
     labels = [c.label for c in kept]
-    return {"ids": [clip_key(c) for c in kept], "labels": labels, "probs": probs,
-            "acc": accuracy(probs, labels) if probs else float("nan"), "tta": tta, "left_out": len(clips) - len(kept)}
+    got = set(rows)
+    return {"ids": [clip_key(c) for c in kept], "labels": labels, "probs": probs, "tta": tta,
+            "acc": accuracy(probs, labels) if probs else float("nan"),
+            "left_out": [clip_key(c) for i, c in enumerate(clips) if i not in got]}  # no readable frame
 
 
 def save_val_predictions(run: Path, pred: dict, classes: list[str], data_root: Path) -> None:
@@ -58,7 +62,7 @@ def save_val_predictions(run: Path, pred: dict, classes: list[str], data_root: P
 
     try:
         write_probs(Path(run) / VAL_PROBS, classes, pred["ids"], pred["probs"], labels=pred["labels"],
-                    data=str(Path(data_root).resolve()), tta=pred["tta"])
+                    data=str(Path(data_root).resolve()), tta=pred["tta"], left_out=pred.get("left_out", []))
         write_report(run)
     except Exception as err:  # noqa: BLE001 - see the docstring
         print(f"warning: could not write the validation report of {run} ({type(err).__name__}: {err}); "

@@ -12,6 +12,8 @@ from PIL import Image
 from finetune import cli
 from finetune.commands.train import train
 from finetune.config import apply_overrides, get_preset
+from finetune.data.layout import list_frames, list_train_clips
+from finetune.data.split import clip_key, grouped_split
 from finetune.training import report as R
 from finetune.training import report_figures
 from finetune.training.probs import read_probs
@@ -48,10 +50,16 @@ def test_confusion_per_class_and_pairs_on_a_hand_made_example():
 
 @pytest.fixture(scope="module")
 def run(toy_dataset, tmp_path_factory):
+    """A tiny finished run whose validation split holds one clip with no readable frame."""
     data = toy_dataset(classes=3, clips_per_class=6, test_clips=1, height=24, width=32, frames=(4, 8), seed=1)
+    cfg = apply_overrides(get_preset("exp4"), TINY)
+    clips, _ = list_train_clips(data)
+    dead = clips[grouped_split(clips, cfg.val_fraction, cfg.seed)[1][0]]  # the split train will make
+    for frame in list_frames(dead.path):
+        frame.write_bytes(b"not a jpeg")
     out = tmp_path_factory.mktemp("report") / "run"
-    summary = train(apply_overrides(get_preset("exp4"), TINY), data, out)
-    return out, data, summary
+    summary = train(cfg, data, out)
+    return out, data, summary, clip_key(dead)
 
 
 def is_png(path) -> bool:
@@ -61,12 +69,13 @@ def is_png(path) -> bool:
 
 
 def test_train_saves_val_predictions_and_writes_the_report(run):
-    out, data, summary = run
+    out, data, summary, dead = run
     pred = json.loads((out / "val_probs.json").read_text())
     classes = json.loads((out / "classes.json").read_text())
     split = json.loads((out / "split.json").read_text())
     assert pred["classes"] == classes and pred["tta"] == "tta3"
-    assert sorted(pred["ids"]) == sorted(split["val"]) and len(pred["ids"]) >= 6  # every validation clip once
+    assert pred["ids"] == [k for k in split["val"] if k != dead] and len(pred["ids"]) >= 6  # each readable one
+    assert pred["left_out"] == [dead]
     assert pred["labels"] == [classes.index(key.split("/")[0]) for key in pred["ids"]]
     probs = np.array(pred["probs"])
     np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
@@ -75,6 +84,7 @@ def test_train_saves_val_predictions_and_writes_the_report(run):
 
     # per-class accuracy in report.md = the share of argmax hits per class, computed here
     text = (out / "report.md").read_text()
+    assert f"Not counted: 1 validation clip(s) with no readable frame: {dead}" in text
     table = text.split("## Per-class accuracy (worst first)")[1].split("##")[0]
     rows = [line.split("|")[1:-1] for line in table.splitlines() if line.startswith("| ") and "---" not in line][1:]
     want = {c: (int((np.array(pred["labels"]) == k).sum()), int(hits[np.array(pred["labels"]) == k].sum()))
@@ -101,7 +111,7 @@ def test_train_saves_val_predictions_and_writes_the_report(run):
 
 
 def test_report_command_rebuilds_and_refuses_a_run_without_predictions(run, tmp_path, capsys):
-    out, data, _ = run
+    out, data, *_ = run
     (out / "report.md").unlink()
     (out / "worst_clips.png").unlink()
     assert cli.main(["report", "--run", str(out), "--worst", "2", "--frames", "3", "--data", str(data)]) == 0
@@ -116,7 +126,7 @@ def test_report_command_rebuilds_and_refuses_a_run_without_predictions(run, tmp_
 
 
 def test_a_failing_figure_is_logged_and_a_finished_run_gets_its_predictions_back(run, tmp_path, monkeypatch, capsys):
-    out, data, summary = run
+    out, data, summary, _ = run
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
     (copy / "val_probs.json").unlink()
