@@ -10,8 +10,6 @@ another copy of the data: `--data`). A run finished before val_probs.json
 existed gets it from `train --data DATA --out RUN --resume`, which only
 evaluates a finished run again. The analysis: finetune/training/report.py.
 """
-from pathlib import Path
-
 from finetune.data.layout import find_data_root
 from finetune.training.report import write_report
 

@@ -86,9 +86,9 @@ def markdown(run: Path, pred: dict, cm: np.ndarray, worst: list[int], figures: d
     n, k = int(cm.sum()), len(classes)
     acc = np.trace(cm) / max(n, 1)
     lines = [f"# Validation report: {Path(run).name}", "",
-             f"{n} validation clips, {k} classes, views: {pred.get('tta', '?')}. Accuracy {100 * acc:.2f}% "
-             f"(chance {100 / k:.2f}%). Made from `{VAL_PROBS}`; rebuild with "
-             f"`python -m finetune report --run {run}`.", ""]
+             (f"{n} validation clips, {k} classes, views: {pred.get('tta', '?')}. Accuracy {100 * acc:.2f}% "
+              f"(chance {100 / k:.2f}%). Made from `{VAL_PROBS}`; rebuild with "
+              f"`python -m finetune report --run {run}`."), ""]
     if pred.get("left_out"):
         lines += [f"Not counted: {len(pred['left_out'])} validation clip(s) with no readable frame: "
                   + ", ".join(pred["left_out"][:10]), ""]

@@ -21,8 +21,8 @@ import numpy as np
 from finetune.data import video
 from finetune.data.decode import read_clip
 from finetune.data.layout import Clip, find_data_root, list_frames, list_train_clips
-from finetune.data.split import clip_key
 from finetune.data.sampling import sample_indices
+from finetune.data.split import clip_key
 from finetune.errors import DataError
 
 THUMB = 112  # short side of a contact-sheet frame, px: enough to see the action, small enough for 8 x 4

@@ -105,7 +105,7 @@ def test_ablate_adds_an_ensemble_row_from_the_runs_val_predictions(tmp_path, cap
     p4 = {"c/0": [0.4, 0.6, 0.0], "c/1": [0.1, 0.8, 0.1], "c/2": [0.0, 0.3, 0.7], "c/3": [0.0, 1.0, 0.0]}
     fake_run(tmp_path, "exp3", {i: (labels[i], p3[i]) for i in labels})
     fake_run(tmp_path, "exp4", {i: (labels[i], p4[i]) for i in reversed(labels)})  # another clip order
-    acc = lambda p: np.mean([np.argmax(p[i]) == y for i, y in labels.items()])  # noqa: E731
+    acc = lambda p: np.mean([np.argmax(p[i]) == y for i, y in labels.items()])
     mean = {i: (np.array(p3[i]) + np.array(p4[i])) / 2 for i in labels}
     assert acc(p3) == acc(p4) == 0.5 and acc(mean) == 0.75
 

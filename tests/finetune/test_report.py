@@ -69,7 +69,7 @@ def is_png(path) -> bool:
 
 
 def test_train_saves_val_predictions_and_writes_the_report(run):
-    out, data, summary, dead = run
+    out, _, summary, dead = run
     pred = json.loads((out / "val_probs.json").read_text())
     classes = json.loads((out / "classes.json").read_text())
     split = json.loads((out / "split.json").read_text())
