@@ -297,6 +297,9 @@ else:
     rc, stopped = run(TRAIN + args, deadline=NOTEBOOK_START + TRAIN_HOURS * 3600)
     if rc != 0 and not stopped:
         raise RuntimeError(f"train failed with exit status {rc}: its output is above")
+    if not (RUN / "checkpoint.pt").exists():
+        raise RuntimeError("stopped before the run's first checkpoint: nothing to predict from; raise "
+                           "PROJECT71_TRAIN_HOURS or save more often (PROJECT71_SET='save_every=50')")
 FINISHED = (RUN / "summary.json").exists()
 if FINISHED:
     print(json.dumps({k: v for k, v in json.loads((RUN / "summary.json").read_text()).items()
