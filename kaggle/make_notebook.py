@@ -207,8 +207,8 @@ print(f"weights: {WEIGHTS}")
   (DDP). Each GPU takes `batch_size` clips per micro-batch, so the notebook halves `accum_steps`: an
   optimizer step stays 32 clips, the recipe's batch and lr.
 - **1 GPU** (P100, or a single T4): `python -m finetune train ...`.
-- **No GPU**: the same plain command on the CPU. Only for the CI's tiny toy run: ViT-B on a CPU would take
-  weeks.
+- **No GPU**: the same plain command on the CPU. Only for the CI's tiny toy run: ViT-B on a CPU is far
+  too slow for the real data.
 
 Precision is not set here: `train` picks it from the GPU's compute capability (`precision=auto`): fp16 with
 loss scaling on a T4 (7.5) or P100 (6.0), bf16 from 8.0 (A100, H100). A T4 *answers* yes to
@@ -280,7 +280,7 @@ optimizer state, random state and batch size; also on another number of GPUs) wi
   notebook): its `runs/<preset>/` folder is copied back here and resumed.
 - **Time guard**: `train` has no time limit of its own, so this cell interrupts it `PROJECT71_TRAIN_HOURS`
   (11) hours after the notebook started, like Ctrl-C. That keeps an hour for the prediction and for Kaggle
-  to save the outputs: a session killed at 12 hours saves nothing. Then run the notebook again (with its
+  to save the outputs: a committed run stopped by the 12-hour limit fails and may lose them. Then run the notebook again (with its
   previous version as input) to continue; the submission of an interrupted session comes from the last
   checkpoint.
 """),
