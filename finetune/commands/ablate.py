@@ -15,8 +15,8 @@ making training HARDER (train acc drops to ~90%) while validation rises.
 Ensemble rows: every run keeps its final validation probabilities
 (RUN/val_probs.json), so averaging runs is measured on the same validation
 clips without training anything: a row "ensemble (exp3 + exp4)" gets the
-accuracy of the mean of those probabilities (each run's own views, so compare
-it with the TTA column). By default one such row averages every finished row
+accuracy of the mean of those probabilities (made with each run's own views,
+so it stands in both accuracy columns; compare it with the runs' TTA column). By default one such row averages every finished row
 that has them (when there are at least two); `--ensemble exp4,exp4-30ep` picks
 the runs (any folder of RUNS; several groups give several rows), `--ensemble
 none` leaves the row out. Choosing the members by their validation accuracy
@@ -126,7 +126,8 @@ def ensemble_rows(runs: Path, rows: list[dict], groups: list[list[str]] | None) 
                 raise
             print(f"note: no ensemble row: {err}", flush=True)
             continue
-        out.append({"name": f"ensemble ({' + '.join(names)})", "val_acc": accuracy(mean["probs"], mean["labels"]),
+        acc = accuracy(mean["probs"], mean["labels"])  # from each run's final pass: its own views (TTA or not)
+        out.append({"name": f"ensemble ({' + '.join(names)})", "val_acc": acc, "tta_acc": acc, "tta": "runs' views",
                     "what": "mean of the runs' final val probabilities", "members": names})
     return out
 

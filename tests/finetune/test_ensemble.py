@@ -112,7 +112,8 @@ def test_ablate_adds_an_ensemble_row_from_the_runs_val_predictions(tmp_path, cap
     text = ablate(None, None, tmp_path, presets=["exp3", "exp4"])  # both finished: nothing is trained
     rows = [line.split("|")[1:-1] for line in text.splitlines()[2:]]
     assert [r[0].strip() for r in rows] == ["exp3", "exp4", "ensemble (exp3 + exp4)"]
-    assert rows[2][3].strip() == "75.00%" and rows[2][2].strip() == "" and rows[2][-1].strip() == ""
+    assert rows[2][3].strip() == "75.00%" and rows[2][4].strip() == "75.00% (runs' views)"
+    assert rows[2][2].strip() == rows[2][5].strip() == rows[2][-1].strip() == ""  # no train acc, time, seed number
     assert "| ensemble (exp3 + exp4) |" in (tmp_path / "ablation.md").read_text()
 
     assert "| ensemble" not in ablate(None, None, tmp_path, presets=["exp3", "exp4"], ensembles=[])
