@@ -16,10 +16,10 @@ Ensemble rows: every run keeps its final validation probabilities
 (RUN/val_probs.json), so averaging runs is measured on the same validation
 clips without training anything: a row "ensemble (exp3 + exp4)" gets the
 accuracy of the mean of those probabilities (made with each run's own views,
-so it stands in both accuracy columns; compare it with the runs' TTA column). By default one such row averages every finished row
-that has them (when there are at least two); `--ensemble exp4,exp4-30ep` picks
-the runs (any folder of RUNS; several groups give several rows), `--ensemble
-none` leaves the row out. Choosing the members by their validation accuracy
+so it stands in both accuracy columns; compare it with the runs' TTA column).
+By default one such row averages every finished row that has them (when there
+are at least two); `--ensemble exp4,exp4-30ep` picks the runs (any folder of
+RUNS; several groups give several rows), `--ensemble none` leaves the row out. Choosing the members by their validation accuracy
 and then reading the ensemble's validation accuracy flatters it a little.
 """
 import json
