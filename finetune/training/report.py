@@ -95,8 +95,8 @@ def markdown(run: Path, pred: dict, cm: np.ndarray, worst: list[int], figures: d
     for key, caption in (("confusion", "confusion matrix"), ("worst", "worst clips")):
         lines += [f"![{caption}]({Path(figures[key]).name})" if key in figures else
                   f"({caption}: not drawn, {figures.get(key + '_error', 'see the log')})", ""]
-    lines += ["## Per-class accuracy (worst first)", "", "| class | clips | correct | accuracy | most often predicted "
-              "instead |", "| :--- | ---: | ---: | ---: | :--- |"]
+    header = "| class | clips | correct | accuracy | most often predicted instead |"
+    lines += ["## Per-class accuracy (worst first)", "", header, "| :--- | ---: | ---: | ---: | :--- |"]
     for r in per_class(cm, classes):
         other = f"{r['confused_with']} ({r['confused_count']})" if r["confused_with"] else ""
         lines.append(f"| {r['class']} | {r['clips']} | {r['correct']} | {100 * r['acc']:.1f}% | {other} |")
