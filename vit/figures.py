@@ -17,7 +17,7 @@ from torch.nn import functional as F  # noqa: E402
 
 
 def _save(fig, path) -> None:
-    fig.savefig(path, dpi=80, bbox_inches="tight")
+    fig.savefig(path, dpi=80)
     plt.close(fig)
 
 
@@ -27,7 +27,7 @@ def patch_grid(photo: torch.Tensor, patch: int, path) -> None:
     grid = size // patch
     tiles = rearrange(photo, "c (h ph) (w pw) -> h w ph pw c", ph=patch, pw=patch)  # (14, 14, 16, 16, 3)
     gapped = F.pad(tiles, (0, 0, 0, 3, 0, 3), value=1.0)  # a white gap right of and below every patch
-    fig, axes = plt.subplots(1, 2, figsize=(10, 5.2))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 5.2), layout="constrained")
     axes[0].imshow(photo.permute(1, 2, 0).numpy())
     for k in range(1, grid):
         axes[0].axhline(k * patch - 0.5, color="w", lw=0.6), axes[0].axvline(k * patch - 0.5, color="w", lw=0.6)
@@ -49,7 +49,8 @@ def cls_attention_rows(images, maps, odd_cells, titles, path, block: int) -> Non
     the odd square, outlined in every attention panel; titles: one per row. One colour
     scale per row (0 to the row's largest weight), so heads of a row compare directly."""
     b, heads, gh, gw = maps.shape
-    fig, axes = plt.subplots(b, heads + 2, figsize=(1.9 * (heads + 2) + 0.6, 2.0 * b + 0.4), squeeze=False)
+    fig, axes = plt.subplots(b, heads + 2, figsize=(1.9 * (heads + 2) + 0.6, 2.0 * b + 0.6), squeeze=False,
+                             layout="constrained")
     for row in range(b):
         ax = axes[row, 0]
         ax.imshow(images[row].permute(1, 2, 0).numpy())
@@ -79,7 +80,7 @@ def cls_attention_photo(image, maps, path, block: int, title: str) -> None:
     heads = maps.shape[0]
     panels = [("image", None)] + [(f"head {h + 1}", maps[h]) for h in range(heads)] + [("mean of the heads", maps.mean(0))]
     cols = (len(panels) + 1) // 2
-    fig, axes = plt.subplots(2, cols, figsize=(2.9 * cols, 5.6), squeeze=False)
+    fig, axes = plt.subplots(2, cols, figsize=(2.9 * cols, 5.6), squeeze=False, layout="constrained")
     for ax, (name, panel) in zip(axes.flat, panels):
         if panel is None:
             ax.imshow(image.permute(1, 2, 0).numpy())
@@ -101,7 +102,8 @@ def position_similarity(tables: dict[str, torch.Tensor], grid: int, path) -> Non
     table's similarities all lie near 1 (its slow channels barely change over 6 patches),
     and on a shared -1..1 scale its structure would vanish."""
     gap = 1
-    fig, axes = plt.subplots(1, len(tables), figsize=(4.4 * len(tables) + 0.8, 4.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(tables), figsize=(4.4 * len(tables) + 0.8, 4.8), squeeze=False,
+                             layout="constrained")
     for ax, (title, table) in zip(axes[0], tables.items()):
         t = F.normalize(table[0, -grid * grid:].float(), dim=-1)  # (N, D), patch rows only (no cls)
         sim = rearrange(t @ t.T, "(i j) (h w) -> i j h w", i=grid, h=grid)  # (i, j): patch (i, j) vs every (h, w)
@@ -116,14 +118,13 @@ def position_similarity(tables: dict[str, torch.Tensor], grid: int, path) -> Non
         ax.set_title(title, fontsize=10)
     fig.suptitle(f"position embeddings: tile (i, j) = similarity of patch (i, j) to each of the {grid}x{grid} patches "
                  "(own colour scale per panel)", fontsize=10)
-    fig.tight_layout()
     _save(fig, path)
 
 
 def loss_curve(losses: list[float], path, title: str, marks: dict[str, float] | None = None) -> None:
     """Training loss per step on a log scale (the late, small losses stay visible);
     marks: label -> a loss level drawn as a dotted line (e.g. chance)."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
     ax.plot(range(1, len(losses) + 1), losses, lw=1, label="loss of each step's batch")
     for k, (label, level) in enumerate((marks or {}).items()):
         ax.axhline(level, color=f"C{k + 1}", ls=":", lw=1.2, label=f"{label} ({level:.2f})")
