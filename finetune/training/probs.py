@@ -72,6 +72,8 @@ def read_probs(path: str | Path) -> dict:
         probs = np.asarray(data["probs"], dtype=np.float64)
     except (TypeError, ValueError):
         probs = np.zeros(0)
+    if not ids and probs.size == 0:  # no clip at all (every one unreadable): still a valid, empty file
+        probs = probs.reshape(0, len(classes))
     if probs.shape != (len(ids), len(classes)) or not np.isfinite(probs).all() or (probs < 0).any():
         raise ProbsError(f"{path}: expected 'probs' to be {len(ids)} rows of {len(classes)} non-negative numbers "
                          f"(one row per id, one column per class), found shape {probs.shape}")
