@@ -92,23 +92,28 @@ def worst_rows(pred: dict, rows: list[int], data, frames: int = 4) -> list[tuple
     return out
 
 
+def filmstrip(images: list, gap: int = 4) -> np.ndarray:
+    """Frames of one clip side by side, `gap` white pixels apart: (H, n*W + (n-1)*gap, 3) uint8."""
+    frames = [np.asarray(img.convert("RGB")) for img in images]  # read_clip gives one size per clip
+    white = np.full((frames[0].shape[0], gap, 3), 255, dtype=np.uint8)
+    return np.concatenate([x for f in frames for x in (f, white)][:-1], axis=1)
+
+
 def contact_sheet(rows: list[tuple[list, str]], path: Path) -> Path:
-    """A PNG grid: one row of frames per clip, its title above the row."""
+    """A PNG: one filmstrip per clip, its title above it (one image per row: 8 axes draw fast, 32 do not)."""
     plt = _pyplot()
     if not rows:
         raise ValueError("expected at least one clip for the contact sheet, found none")
-    cols = max(len(f) for f, _ in rows)
-    w, h = rows[0][0][0].size  # the first frame's aspect ratio sets the rows' height (+ room for the title)
-    fig, axes = plt.subplots(len(rows), cols, figsize=(2.2 * cols, (2.2 * h / w + 0.4) * len(rows)), squeeze=False)
-    for r, (images, title) in enumerate(rows):
-        for c in range(cols):
-            ax = axes[r, c]
-            ax.axis("off")
-            if c < len(images):
-                ax.imshow(np.asarray(images[c]))
-        axes[r, 0].set_title(title, loc="left", fontsize=8, color="darkred")  # runs on over the row: no tight_layout
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.3 / fig.get_figheight(), wspace=0.03,
-                        hspace=0.4 / (2.2 * h / w))
+    strips = [filmstrip(images) for images, _ in rows]
+    h, w = strips[0].shape[:2]
+    width = 2.2 * len(rows[0][0])  # inches: ~2.2 per frame
+    fig, axes = plt.subplots(len(rows), 1, figsize=(width, (width * h / w + 0.35) * len(rows)), squeeze=False)
+    for ax, strip, (_, title) in zip(axes[:, 0], strips, rows):
+        ax.imshow(strip)
+        ax.axis("off")
+        ax.set_title(title, loc="left", fontsize=8, color="darkred")
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.3 / fig.get_figheight(),
+                        hspace=0.35 / (width * h / w))
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return Path(path)
