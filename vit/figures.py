@@ -36,19 +36,21 @@ def patch_grid(photo: torch.Tensor, patch: int, path) -> None:
     axes[1].imshow(rearrange(gapped, "h w ph pw c -> (h ph) (w pw) c").numpy())
     step = patch + 3
     ticks = [0, grid // 2, grid - 1]
-    axes[1].set_xticks([t * step + patch / 2 for t in ticks], ticks), axes[1].set_yticks([t * step + patch / 2 for t in ticks], ticks)
+    centres = [t * step + patch / 2 for t in ticks]
+    axes[1].set_xticks(centres, ticks), axes[1].set_yticks(centres, ticks)
     axes[1].set_xlabel("patch column"), axes[1].set_ylabel("patch row")
     axes[1].set_title("the same patches as tokens, numbered row by row")
     _save(fig, path)
 
 
-def cls_attention_rows(images, maps, odd_cells, titles, path, block: int) -> None:
+def cls_attention_rows(images, maps, odd_cells, titles, path, where: str) -> None:
     """Rows of: the image | the [class] token's attention per head | mean over heads.
 
     images (B, 3, S, S) in [0, 1]; maps (B, heads, gh, gw); odd_cells (B,) flat index of
-    the odd square, outlined in every attention panel; titles: one per row. One colour
-    scale per row (0 to the row's largest weight), so heads of a row compare directly."""
-    b, heads, gh, gw = maps.shape
+    the odd square, outlined in every attention panel; titles: one per row; where: which
+    blocks the maps come from, for the title. One colour scale per row (0 to the row's
+    largest weight), so the heads of a row compare directly."""
+    b, heads, _, gw = maps.shape
     fig, axes = plt.subplots(b, heads + 2, figsize=(1.9 * (heads + 2) + 0.6, 2.0 * b + 0.6), squeeze=False,
                              layout="constrained")
     for row in range(b):
@@ -69,16 +71,16 @@ def cls_attention_rows(images, maps, odd_cells, titles, path, block: int) -> Non
                 ax.set_title(f"head {col}" if col <= heads else "mean of the heads", fontsize=9)
         fig.colorbar(im, ax=list(axes[row, 1:]), fraction=0.02, pad=0.01, label="weight")
     axes[-1, 1].set_xlabel("patch column"), axes[-1, 1].set_ylabel("patch row")
-    fig.suptitle(f"[class] token's attention to each patch (block {block} of {block}); "
-                 f"red box: the odd square; dashed: the quarters", fontsize=10)
+    fig.suptitle(f"[class] token's attention to each patch, {where}\n"
+                 "red box: the odd square; dashed lines: the quarters", fontsize=10)
     _save(fig, path)
 
 
-def cls_attention_photo(image, maps, path, block: int, title: str) -> None:
+def cls_attention_photo(image, maps, path, block: str, title: str) -> None:
     """One photo (3, S, S) in [0, 1] beside its [class] token attention per head and the
     mean, maps (heads, gh, gw); each panel has its own colour bar (heads differ a lot)."""
     heads = maps.shape[0]
-    panels = [("image", None)] + [(f"head {h + 1}", maps[h]) for h in range(heads)] + [("mean of the heads", maps.mean(0))]
+    panels = [("image", None), *((f"head {h + 1}", maps[h]) for h in range(heads)), ("mean of the heads", maps.mean(0))]
     cols = (len(panels) + 1) // 2
     fig, axes = plt.subplots(2, cols, figsize=(2.9 * cols, 5.6), squeeze=False, layout="constrained")
     for ax, (name, panel) in zip(axes.flat, panels):
@@ -90,7 +92,7 @@ def cls_attention_photo(image, maps, path, block: int, title: str) -> None:
         ax.set_title(name, fontsize=9), ax.set_xticks([]), ax.set_yticks([])
     for ax in axes.flat[len(panels):]:
         ax.axis("off")
-    fig.suptitle(f"{title}: [class] token's attention to the patches (block {block} of {block}, own scale per panel)",
+    fig.suptitle(f"{title}: [class] token's attention to the patches ({block}, own scale per panel)",
                  fontsize=10)
     _save(fig, path)
 

@@ -56,7 +56,7 @@ def odd_square_images(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch
     images = 0.5 + 0.15 * torch.randn(n, 3, SIZE, SIZE, generator=gen)  # (n, 3, S, S)
     cells = torch.rand(n, grid * grid, generator=gen).argsort(dim=1)[:, : 1 + GRAYS]  # distinct cells; [:, 0] is odd
     colour = torch.randint(0, len(COLOURS), (n,), generator=gen)
-    fills = torch.rand(n, 1 + GRAYS, generator=gen)[:, :, None].expand(-1, -1, 3).clone()  # gray levels (n, square, rgb)
+    fills = torch.rand(n, 1 + GRAYS, generator=gen)[:, :, None].expand(-1, -1, 3).clone()  # grays (n, square, rgb)
     fills[:, 0] = 0.15 + 0.7 * torch.eye(3)[colour]  # square 0 is red, green or blue
     for k in range(n):
         for s in range(1 + GRAYS):
@@ -154,17 +154,21 @@ def walk_through(model: ViT, photo: torch.Tensor, out, pretrained: bool) -> None
     print_step("qkv = Linear(LayerNorm(x))", qkv.shape, f"query, key, value side by side (3 x {d})")
     with torch.no_grad():
         attn = blk.attention_map(x_tok)
-        print_step("softmax(QK^T / sqrt(d))", attn.shape, f"{blk.attn.heads} heads: how much each token looks at each other")
+        print_step("softmax(QK^T / sqrt(d))", attn.shape,
+                   f"{blk.attn.heads} heads: how much each token looks at each other")
         feats = model.forward_blocks(x_tok)
-    print_step(f"{len(model.blocks)} blocks + LayerNorm", feats.shape, "same shape in and out: tokens exchanged information")
+    print_step(f"{len(model.blocks)} blocks + LayerNorm", feats.shape,
+               "same shape in and out: tokens exchanged information")
 
     print("I.4  MLP head")
     print_step("feats[:, 0]  ([class] token)", feats[:, 0].shape, "one vector summarising the image")
     logits = model.forward_head(feats)
-    print_step("head(...)", logits.shape, f"one score per class ({'pretrained' if pretrained else 'random weights: meaningless yet'})")
+    print_step("head(...)", logits.shape,
+               f"one score per class ({'pretrained' if pretrained else 'random weights: meaningless yet'})")
     if pretrained:
         maps = cls_attention(model, x)[-1, 0]  # last block: (heads, 14, 14)
-        figures.cls_attention_photo(photo, maps, out / "attention_photo.png", len(model.blocks),
+        depth = len(model.blocks)
+        figures.cls_attention_photo(photo, maps, out / "attention_photo.png", f"last block, {depth} of {depth}",
                                     f"--weights, top class {int(logits.argmax())}")
         figures.position_similarity({"learned, from --weights": model.pos_embed.detach(),
                                      "fixed 2-D sin-cos": sincos_2d(d, model.cfg.grid, True)},
@@ -189,17 +193,13 @@ def toy_task(steps: int, seed: int, out) -> None:
         preds = tiny(images).argmax(-1)
         maps = cls_attention(tiny, images)  # (blocks, 512, heads, 6, 6)
     q = len(QUARTERS)
+    acc, colour, quarter = ((a == b).float().mean() for a, b in [(preds, labels), (preds // q, labels // q),
+                                                                 (preds % q, labels % q)])
     print(f"  loss {np.mean(losses[:10]):.3f} (first 10 steps) -> {np.mean(losses[-10:]):.4f} (last 10); "
-          f"held-out accuracy {(preds == labels).float().mean():.1%}: colour {(preds // q == labels // q).float().mean():.1%}, "
-          f"quarter {(preds % q == labels % q).float().mean():.1%}")
+          f"held-out accuracy {acc:.1%}: colour {colour:.1%}, quarter {quarter:.1%}")
     print(f"  time: {seconds:.0f} s (varies with the machine)")
 
-    n_tok = 1 + maps.shape[-1] * maps.shape[-2]
-    print(f"[class] token's attention on the odd square (held-out mean; {1 / n_tok:.3f} if spread evenly over {n_tok} tokens)")
-    flat = rearrange(maps, "k b h gh gw -> b k h (gh gw)")
-    on_odd = flat[torch.arange(len(odd)), :, :, odd].mean(0)  # image b's weight on its odd cell: (B, k, h) -> (k, h)
-    for k, row in enumerate(on_odd):
-        print(f"  block {k + 1}:  heads " + "  ".join(f"{v:.3f}" for v in row) + f"   mean {row.mean():.3f}")
+    attention_report(maps, images, labels, preds, odd, out)
     grid = SIZE // PATCH
     tables = {"learned, at initialisation (random)": init_pos,
               f"learned, after {steps} steps on this task": tiny.pos_embed.detach(),
@@ -209,14 +209,35 @@ def toy_task(steps: int, seed: int, out) -> None:
     for title, table in tables.items():
         near, same, other = position_summary(table, grid)
         print(f"  {title:<44} {near:>10.2f} {same:>13.2f} {other:>14.2f}")
-
-    show = slice(0, 4)
-    titles = [f"true: {class_name(t)}\npredicted: {class_name(p)}" for t, p in zip(labels[show], preds[show])]
-    figures.cls_attention_rows((images[show] * STD + MEAN).clamp(0, 1), maps[-1, show], odd[show], titles,
-                               out / "attention_cls.png", block=len(tiny.blocks))
     figures.position_similarity(tables, grid, out / "position_similarity.png")
     figures.loss_curve(losses, out / "loss.png", f"tiny ViT on the odd-square task, seed {seed}",
                        {f"chance: ln {n_cls}": math.log(n_cls), "colour known, quarter guessed: ln 4": math.log(4)})
+
+
+def attention_report(maps, images, labels, preds, odd, out) -> None:
+    """Print how much weight each block's heads put on the odd square (held-out mean),
+    and which head does it for each colour; draw one image of each colour with the block
+    that holds its colour's head. maps (blocks, B, heads, gh, gw)."""
+    n_tok = 1 + maps.shape[-1] * maps.shape[-2]
+    print(f"[class] token's attention on the odd square (held-out mean; {1 / n_tok:.3f} "
+          f"if spread evenly over {n_tok} tokens)")
+    flat = rearrange(maps, "k b h gh gw -> b k h (gh gw)")
+    on_odd = flat[torch.arange(len(odd)), :, :, odd]  # image b's weight on its own odd cell: (B, blocks, heads)
+    for k, row in enumerate(on_odd.mean(0)):
+        print(f"  block {k + 1}:  heads " + "  ".join(f"{v:.3f}" for v in row) + f"   mean {row.mean():.3f}")
+    print("  the head that looks most at the odd square, by the square's colour (held-out mean):")
+    rows, blocks, q = [], [], len(QUARTERS)
+    for c, name in enumerate(COLOURS):
+        mean = on_odd[labels // q == c].mean(0)  # (blocks, heads)
+        k, h = divmod(int(mean.argmax()), mean.shape[1])
+        print(f"    {name:<6} block {k + 1}, head {h + 1}: {mean[k, h]:.3f}")
+        rows.append(int((labels // q == c).nonzero()[0]))  # the first held-out image of this colour
+        blocks.append(k)
+    titles = [f"block {k + 1} of {len(maps)}\ntrue: {class_name(int(labels[i]))}\npredicted: {class_name(int(preds[i]))}"
+              for i, k in zip(rows, blocks)]
+    figures.cls_attention_rows((images[rows] * STD + MEAN).clamp(0, 1), maps[blocks, rows], odd[rows], titles,
+                               out / "attention_cls.png", "each row from the block whose head looks most at squares "
+                               "of that colour")
 
 
 def main(argv=None) -> int:
