@@ -101,6 +101,7 @@ def loss_curve(losses: list[float], path, title: str) -> None:
         ax.plot(range(k, len(losses) + 1), smooth, lw=1.6, label=f"mean of the last {k} steps")
         ax.legend(fontsize=8)
     ax.set_yscale("log")
+    ax.set_ylim(bottom=10 ** math.floor(math.log10(min(losses))))  # down to a power of ten, labelled
     ax.yaxis.set_major_formatter(FuncFormatter(plain_log_label))
     ax.yaxis.set_minor_formatter(FuncFormatter(plain_log_label))
     ax.set_xlabel("training step")

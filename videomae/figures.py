@@ -84,6 +84,7 @@ def plot_loss(losses: list[float], path, k: int = 20) -> None:
         ax.plot(range(k, len(losses) + 1), smooth, lw=1.5, label=f"mean of the last {k} steps")
         ax.legend(fontsize=7)
     ax.set_yscale("log")
+    ax.set_ylim(bottom=10 ** math.floor(math.log10(min(losses))))  # down to a power of ten, labelled
     ax.yaxis.set_major_formatter(FuncFormatter(plain_log_label))
     ax.yaxis.set_minor_formatter(FuncFormatter(plain_log_label))
     ax.set_xlabel("training step"), ax.set_ylabel("MSE on masked tubelets\n(pixels in [0, 1], log scale)", fontsize=8)

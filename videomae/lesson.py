@@ -25,6 +25,7 @@ from vit.steps import lesson_parser, print_step, print_time, torch_threads
 from . import synthetic
 from .config import VideoMAEConfig
 from .copy_baseline import copy_neighbour_loss
+from .cost import pretraining_cost
 from .figures import grey_out, paint_prediction, plot_loss, plot_rows
 from .masking import MASKS, tube_mask
 from .pretrain import videomae_tiny
@@ -34,35 +35,6 @@ from .tubelets import TubeletEmbed, linear_from_conv3d, patchify
 ONE_THREAD = ("the tiny model's ops are too small for threads to split, on a busy machine a second thread "
               "waiting for a core made each pretraining step ~30x slower (measured), and the printed numbers "
               "stay the same from run to run")
-
-
-def multiply_adds(tokens: int, dim: int, depth: int, mlp_ratio: float = 4.0) -> tuple[float, float]:
-    """Multiply-adds of `depth` transformer blocks on `tokens` tokens of width `dim`:
-    (linear layers, attention). Per block the linear layers (qkv 3, proj 1, MLP
-    2*mlp_ratio times D x D per token) grow like N; attention's QK^T and AV
-    (N x N x D each) grow like N^2. LayerNorm, softmax and GELU are left out (tiny)."""
-    linear = depth * tokens * dim * dim * (4 + 2 * mlp_ratio)
-    attention = depth * 2 * tokens * tokens * dim
-    return linear, attention
-
-
-def pretraining_cost(cfg: VideoMAEConfig, n_vis: int) -> None:
-    """Print what running the encoder on the `n_vis` visible tokens saves, in multiply-adds
-    (1 multiply-add = 2 FLOPs), against the same encoder on every token."""
-    n, k = cfg.num_tokens, cfg.tubelet_size * cfg.patch_size**2 * cfg.in_chans  # k: numbers per tubelet
-    full, vis = multiply_adds(n, cfg.dim, cfg.depth, cfg.mlp_ratio), multiply_adds(n_vis, cfg.dim, cfg.depth, cfg.mlp_ratio)
-    embed_full, embed_vis = n * k * cfg.dim, n_vis * k * cfg.dim  # tubelet embedding: only the visible ones are embedded
-    dec_lin, dec_att = multiply_adds(n, cfg.decoder_dim, cfg.decoder_depth, cfg.mlp_ratio)  # on all N positions
-    decoder = dec_lin + dec_att + n_vis * cfg.dim * cfg.decoder_dim + (n - n_vis) * cfg.decoder_dim * k  # + in/out layers
-    enc_full, enc_vis = sum(full) + embed_full, sum(vis) + embed_vis
-    print(f"  multiply-adds (G = 1e9; 1 multiply-add = 2 FLOPs) of the encoder ({cfg.depth} blocks, D={cfg.dim}), "
-          f"{n} tokens -> {n_vis}:")
-    for what, a, b in [("attention's N^2 part (QK^T, AV)", full[1], vis[1]), ("linear layers (qkv, proj, MLP)", full[0], vis[0]),
-                       ("tubelet embedding", embed_full, embed_vis), ("whole encoder", enc_full, enc_vis)]:
-        print(f"    {what:<34} {a / 1e9:7.1f} G -> {b / 1e9:5.2f} G   {a / b:5.1f}x fewer")
-    print(f"    pretraining step, forward: encoder + decoder ({cfg.decoder_dim} x {cfg.decoder_depth}, on all {n} positions "
-          f"either way) {(enc_full + decoder) / 1e9:.1f} G -> {(enc_vis + decoder) / 1e9:.1f} G   "
-          f"{(enc_full + decoder) / (enc_vis + decoder):.1f}x fewer (the backward pass scales the same way)")
 
 
 def step_tubelets() -> None:
@@ -136,10 +108,10 @@ def step_copy_cheat(seed: int) -> dict:
         print(f"{name:>8} | {r['with_copy']:>34.0%} | {r['copy_mse']:>18.4f} | {r['mean_colour_mse']:>18.4f}")
     rnd, tube = results["random"], results["tube"]
     print(f"random masking leaves a copy for {rnd['with_copy']:.0%} of the holes (about 1 - 0.9^7 = 52%: the others are "
-          f"hidden in all 7 other slices too);\ncopying cuts their error {rnd['mean_colour_mse'] / rnd['copy_mse']:.1f}x "
-          "below the average-colour guess with no learning at all: a real shortcut, not a full solution.\n"
-          f"Tube masking leaves no copy ({tube['with_copy']:.0%}): the cheat is the average-colour guess, so the model "
-          "must reason about content and motion.")
+          "hidden in the 7 other slices too);\ncopying where it can cuts the error over all the holes "
+          f"{rnd['mean_colour_mse'] / rnd['copy_mse']:.1f}x below the average-colour guess, with no learning at all:\n"
+          f"a real shortcut, not a full solution. Tube masking leaves no copy ({tube['with_copy']:.0%}): the cheat is the "
+          "average-colour guess,\nso the model must reason about content and motion.")
     return results
 
 

@@ -1,0 +1,41 @@
+"""What hiding 90% of the tokens saves, counted in multiply-adds (Tong et al. 2022,
+section 3.3: the encoder runs on the visible tokens only; He et al. 2022,
+section 3, for the same design in ImageMAE).
+
+Attention's QK^T and AV grow like N^2, but the linear layers of a block (qkv,
+output projection, MLP) grow like N and are most of the work at N = 1568, so
+the encoder is 12.7x cheaper at 90% tube masking, not (1568/160)^2 = 96x; and
+the decoder, which runs on all N positions either way, takes a pretraining
+step's saving down to 5.9x. One multiply-add is 2 FLOPs; LayerNorm, softmax and
+GELU are left out (about 1% of the total). docs/03_videomae.md, section 3.
+"""
+from .config import VideoMAEConfig
+
+
+def multiply_adds(tokens: int, dim: int, depth: int, mlp_ratio: float = 4.0) -> tuple[float, float]:
+    """Multiply-adds of `depth` transformer blocks on `tokens` tokens of width `dim`:
+    (linear layers, attention). Per block the linear layers (qkv 3, proj 1, MLP
+    2*mlp_ratio times D x D per token) grow like N; attention's QK^T and AV
+    (N x N x D each) grow like N^2. LayerNorm, softmax and GELU are left out (tiny)."""
+    linear = depth * tokens * dim * dim * (4 + 2 * mlp_ratio)
+    attention = depth * 2 * tokens * tokens * dim
+    return linear, attention
+
+
+def pretraining_cost(cfg: VideoMAEConfig, n_vis: int) -> None:
+    """Print what running the encoder on the `n_vis` visible tokens saves, in multiply-adds
+    (1 multiply-add = 2 FLOPs), against the same encoder on every token."""
+    n, k = cfg.num_tokens, cfg.tubelet_size * cfg.patch_size**2 * cfg.in_chans  # k: numbers per tubelet
+    full, vis = multiply_adds(n, cfg.dim, cfg.depth, cfg.mlp_ratio), multiply_adds(n_vis, cfg.dim, cfg.depth, cfg.mlp_ratio)
+    embed_full, embed_vis = n * k * cfg.dim, n_vis * k * cfg.dim  # tubelet embedding: only the visible ones are embedded
+    dec_lin, dec_att = multiply_adds(n, cfg.decoder_dim, cfg.decoder_depth, cfg.mlp_ratio)  # on all N positions
+    decoder = dec_lin + dec_att + n_vis * cfg.dim * cfg.decoder_dim + (n - n_vis) * cfg.decoder_dim * k  # + in/out layers
+    enc_full, enc_vis = sum(full) + embed_full, sum(vis) + embed_vis
+    print(f"  multiply-adds (G = 1e9; 1 multiply-add = 2 FLOPs) of the encoder ({cfg.depth} blocks, D={cfg.dim}), "
+          f"{n} tokens -> {n_vis}:")
+    for what, a, b in [("attention's N^2 part (QK^T, AV)", full[1], vis[1]), ("linear layers (qkv, proj, MLP)", full[0], vis[0]),
+                       ("tubelet embedding", embed_full, embed_vis), ("whole encoder", enc_full, enc_vis)]:
+        print(f"    {what:<34} {a / 1e9:7.1f} G -> {b / 1e9:5.2f} G   {a / b:5.1f}x fewer")
+    print(f"    pretraining step, forward: encoder + decoder ({cfg.decoder_dim} x {cfg.decoder_depth}, on all {n} positions "
+          f"either way) {(enc_full + decoder) / 1e9:.1f} G -> {(enc_vis + decoder) / 1e9:.1f} G   "
+          f"{(enc_full + decoder) / (enc_vis + decoder):.1f}x fewer (the backward pass scales the same way)")
