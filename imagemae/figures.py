@@ -85,6 +85,12 @@ def reconstruction_figure(images, pred, mask, patch: int, path, title: str, rows
     _save(fig, path)
 
 
+def round_down_125(value: float) -> float:
+    """The largest of 1, 2, 5 x 10^k at or below `value` > 0: where a log axis can start, labelled."""
+    power = 10 ** math.floor(math.log10(value))
+    return next(m * power for m in (5, 2, 1) if m * power <= value)
+
+
 def plain_log_label(value: float, _pos=None) -> str:
     """Log-axis tick labels as plain numbers (2, not 2x10^0), only at 1, 2, 3, 5 x 10^k."""
     mantissa = round(value / 10 ** math.floor(math.log10(value))) if value > 0 else 0
@@ -101,7 +107,7 @@ def loss_curve(losses: list[float], path, title: str) -> None:
         ax.plot(range(k, len(losses) + 1), smooth, lw=1.6, label=f"mean of the last {k} steps")
         ax.legend(fontsize=8)
     ax.set_yscale("log")
-    ax.set_ylim(bottom=10 ** math.floor(math.log10(min(losses))))  # down to a power of ten, labelled
+    ax.set_ylim(bottom=round_down_125(min(losses)))  # the axis starts at a labelled value
     ax.yaxis.set_major_formatter(FuncFormatter(plain_log_label))
     ax.yaxis.set_minor_formatter(FuncFormatter(plain_log_label))
     ax.set_xlabel("training step")

@@ -128,3 +128,21 @@ def test_copy_neighbour_cheat_copies_from_the_nearest_visible_slice():
     assert r["mean_colour_mse"] == pytest.approx(((colour - 0.0) ** 2 + (colour - 0.1) ** 2 + (colour - 0.11) ** 2) / 3)
     tube = copy_neighbour_loss(video, torch.tensor([[True, False] * 4]), (1, 1, 1), (4, 1, 2))
     assert tube["with_copy"] == 0.0 and tube["copy_mse"] == pytest.approx(tube["mean_colour_mse"])
+
+
+def test_multiply_add_count_matches_the_blocks_weights_and_the_attention_shapes():
+    """videomae/cost.py: the linear part is every Linear weight of the real blocks once per token;
+    attention is QK^T (N x N x D) plus AV (N x N x D) per block; the lesson's ViT-B ratios follow."""
+    from videomae.cost import multiply_adds
+    from vit.blocks import build_blocks
+
+    tokens, dim, depth = 7, 24, 3
+    blocks = build_blocks(depth, dim, heads=4)
+    weights = sum(m.weight.numel() for m in blocks.modules() if isinstance(m, torch.nn.Linear))
+    linear, attention = multiply_adds(tokens, dim, depth)
+    assert linear == tokens * weights
+    assert attention == depth * 2 * tokens * tokens * dim
+    full, visible = multiply_adds(1568, 768, 12), multiply_adds(160, 768, 12)
+    assert full[1] / visible[1] == pytest.approx((1568 / 160) ** 2)  # only attention shrinks 96x
+    assert full[0] / visible[0] == pytest.approx(1568 / 160)  # the linear layers 9.8x
+    assert 12 < sum(full) / sum(visible) < 13

@@ -65,8 +65,13 @@ def plot_rows(rows: list[tuple[str, torch.Tensor]], path, title: str, frames=Non
     axes[-1, 0].set_xlabel(xlabel, fontsize=8)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    _save(fig, path)
+
+
+def round_down_125(value: float) -> float:
+    """The largest of 1, 2, 5 x 10^k at or below `value` > 0: where a log axis can start, labelled."""
+    power = 10 ** math.floor(math.log10(value))
+    return next(m * power for m in (5, 2, 1) if m * power <= value)
 
 
 def plain_log_label(value: float, _pos=None) -> str:
@@ -84,12 +89,24 @@ def plot_loss(losses: list[float], path, k: int = 20) -> None:
         ax.plot(range(k, len(losses) + 1), smooth, lw=1.5, label=f"mean of the last {k} steps")
         ax.legend(fontsize=7)
     ax.set_yscale("log")
-    ax.set_ylim(bottom=10 ** math.floor(math.log10(min(losses))))  # down to a power of ten, labelled
+    ax.set_ylim(bottom=round_down_125(min(losses)))  # the axis starts at a labelled value
     ax.yaxis.set_major_formatter(FuncFormatter(plain_log_label))
     ax.yaxis.set_minor_formatter(FuncFormatter(plain_log_label))
     ax.set_xlabel("training step"), ax.set_ylabel("MSE on masked tubelets\n(pixels in [0, 1], log scale)", fontsize=8)
     ax.set_title("tiny VideoMAE pretraining, tube masking at ratio 0.9", fontsize=9)
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    _save(fig, path)
+
+
+def _save(fig, path, dpi: int = 80) -> None:
+    """Save as a 256-colour PNG: the untrained decoder's noise makes full-colour files of
+    several hundred KB; a palette keeps the docs' figures small (as imagemae.figures)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    fig.savefig(buffer, dpi=dpi, format="png")
     plt.close(fig)
+    Image.open(buffer).convert("RGB").quantize(colors=256).save(path, optimize=True)
