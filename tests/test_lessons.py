@@ -146,3 +146,16 @@ def test_multiply_add_count_matches_the_blocks_weights_and_the_attention_shapes(
     assert full[1] / visible[1] == pytest.approx((1568 / 160) ** 2)  # only attention shrinks 96x
     assert full[0] / visible[0] == pytest.approx(1568 / 160)  # the linear layers 9.8x
     assert 12 < sum(full) / sum(visible) < 13
+
+
+def test_lesson_parser_gives_a_fixed_step_count_not_a_time_budget():
+    from vit.steps import lesson_parser
+
+    parser = lesson_parser("videomae", "doc", budget=(7, "why"))
+    args = parser.parse_args([])
+    assert (args.steps, args.threads, args.seed) == (7, 1, 0)
+    for wrong in (["--steps", "0"], ["--seconds", "60"]):  # no empty run, no wall-clock budget
+        with pytest.raises(SystemExit):
+            parser.parse_args(wrong)
+    plain = lesson_parser("vit", "doc").parse_args([])  # without a budget: --out and --seed only
+    assert not hasattr(plain, "steps") and not hasattr(plain, "threads")

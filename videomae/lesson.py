@@ -78,19 +78,18 @@ def step_masks(out: Path, seed: int) -> None:
     g = torch.Generator().manual_seed(seed)
     print(f"grid {grid}: {grid[0]} time slices of {grid[1]}x{grid[2]} = {grid[1] * grid[2]} positions; "
           "counts are whole tubelets, so ratio 0.9 hides a little less than 90%:")
+    t, hw = grid[0], grid[1] * grid[2]
+    rule = {"tube": f"int(0.9 * {hw}) = {int(0.9 * hw)} of the {hw} positions, in all {t} slices",  # how each
+            "random": f"int(0.9 * {t * hw}) = {int(0.9 * t * hw)} anywhere",  # masking turns the ratio into
+            "frame": f"int(0.9 * {t}) = {int(0.9 * t)} of the {t} slices"}  # a count (videomae/masking.py)
     rows = [("clip", clip)]
     for name in ("tube", "random", "frame"):
         mask = MASKS[name](1, grid, 0.9, generator=g)[0]
         rows.append((f"{name}\n{percent(mask)}", grey_out(clip, mask, tubelet, grid)))
-        print(f"{name:>6}: {percent(mask)} tubelets masked  ({RULE[name]})")
+        print(f"{name:>6}: {percent(mask)} tubelets masked  ({rule[name]})")
     plot_rows(rows, out / "masking.png", "masking at ratio 0.9 of a 'move_right' clip (96x96, 2x16x16 tubelets; "
               "grey = hidden; row label: hidden share)", frames=list(range(0, 16, 2)), xlabel="frame (one per time slice)")
     print(f"figure: {out / 'masking.png'}")
-
-
-# how each masking turns the ratio into a count (videomae/masking.py)
-RULE = {"tube": "int(0.9 * 36) = 32 of the 36 positions, in all 8 slices",
-        "random": "int(0.9 * 288) = 259 anywhere", "frame": "int(0.9 * 8) = 7 of the 8 slices"}
 
 
 def step_copy_cheat(seed: int) -> dict:
