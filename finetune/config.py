@@ -40,6 +40,8 @@ class TrainConfig:
     # -- model ---------------------------------------------------------------
     model: str = "videovit_base"  # videovit_base | tiny (CPU demo) | vit_s_frames | vit_b_frames | vit_tiny_frames
     num_frames: int = 16  # VideoMAE was pretrained on 16 frames; 8 is ~2x faster but -2.5 points (seed IV.3.3)
+    pos_table_frames: int = 0  # 0: position table for num_frames; 16 with 8 frames: each token gets the row of
+    #   the time it covers in a 16-frame clip (a test of the 8-frame gap, docs/03_videomae.md)
     image_size: int = 224  # the K400 checkpoints' resolution: 14x14 patches per frame
     resize: int = 224  # eval: short side -> 224, then crop 224 (official VideoMAE `--short_side_size 224`: the K400
     #   weights were tested so); the seed used 256 -> 224 (ImageNet habit, 12% zoom): `--set resize=256`

@@ -53,7 +53,8 @@ def build_model(cfg, num_classes: int, weights=None) -> nn.Module:
     if cfg.model in SIZES:
         path = resolve_weights(weights) if weights else None
         return frame_vit(cfg.model, num_classes, cfg.image_size, path, cfg.drop_path, cfg.head_dropout)
-    common = {"drop_path": cfg.drop_path, "head_dropout": cfg.head_dropout}
+    common = {"drop_path": cfg.drop_path, "head_dropout": cfg.head_dropout,
+              "pos_table_frames": cfg.pos_table_frames or None}
     if weights:
         return VideoViT.from_pretrained(resolve_weights(weights), num_classes=num_classes,
                                         num_frames=cfg.num_frames, image_size=cfg.image_size, **common)

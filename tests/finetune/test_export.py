@@ -90,3 +90,16 @@ def test_export_refuses_a_used_folder_and_a_missing_run(run_and_data, tmp_path):
     done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().startswith("error:") and str(tmp_path / "nope") in done.stderr
+
+
+def test_a_sampled_position_table_is_trained_and_refused_by_export(run_and_data, tmp_path):
+    """`--set pos_table_frames=8` (4-frame clips, the table of 8): the model samples the longer table, which
+    transformers cannot express, so export says so instead of writing a model that predicts differently."""
+    _, data = run_and_data
+    run = tmp_path / "sampled"
+    train(C.apply_overrides(C.get_preset("exp4"), TINY + ["pos_table_frames=8", "limit_train_batches=1"]), data, run)
+    spec = torch.load(run / "checkpoint.pt", weights_only=True)["model_spec"]
+    assert spec["cfg"]["pos_table_frames"] == 8 and spec["cfg"]["num_frames"] == 4
+    with pytest.raises(RunError, match="position table from 8 frames for 4-frame clips"):
+        export(run, tmp_path / "hf")
+    assert not (tmp_path / "hf").exists()
