@@ -7,15 +7,13 @@ demo (facebookresearch/mae `demo/mae_visualize.ipynb`: original, masked,
 reconstruction, reconstruction + visible); He et al. 2022, figure 2, shows the
 first three.
 """
-import math
-
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
 import torch  # noqa: E402
 
+from vit.figures import log_loss_axis  # noqa: E402
 from vit.patches import patchify, unpatchify  # noqa: E402
 
 from .data import to_display  # noqa: E402
@@ -85,17 +83,6 @@ def reconstruction_figure(images, pred, mask, patch: int, path, title: str, rows
     _save(fig, path)
 
 
-def round_down_125(value: float) -> float:
-    """The largest of 1, 2, 5 x 10^k at or below `value` > 0: where a log axis can start, labelled."""
-    power = 10 ** math.floor(math.log10(value))
-    return next(m * power for m in (5, 2, 1) if m * power <= value)
-
-
-def plain_log_label(value: float, _pos=None) -> str:
-    """Log-axis tick labels as plain numbers (2, not 2x10^0), only at 1, 2, 3, 5 x 10^k."""
-    mantissa = round(value / 10 ** math.floor(math.log10(value))) if value > 0 else 0
-    return f"{value:g}" if mantissa in (1, 2, 3, 5) else ""
-
 
 def loss_curve(losses: list[float], path, title: str) -> None:
     """Training loss per step, log y: the early fall and the late slow gains both show."""
@@ -106,10 +93,7 @@ def loss_curve(losses: list[float], path, title: str) -> None:
         smooth = [sum(losses[i - k:i]) / k for i in range(k, len(losses) + 1)]
         ax.plot(range(k, len(losses) + 1), smooth, lw=1.6, label=f"mean of the last {k} steps")
         ax.legend(fontsize=8)
-    ax.set_yscale("log")
-    ax.set_ylim(bottom=round_down_125(min(losses)))  # the axis starts at a labelled value
-    ax.yaxis.set_major_formatter(FuncFormatter(plain_log_label))
-    ax.yaxis.set_minor_formatter(FuncFormatter(plain_log_label))
+    log_loss_axis(ax, losses)  # log scale, starting at a labelled value
     ax.set_xlabel("training step")
     ax.set_ylabel("MSE on masked patches (log scale)")
     ax.set_title(title, fontsize=10)

@@ -3,14 +3,13 @@
 Everything here works on one clip (C, T, H, W) in [0, 1] and reuses
 `tubelets.patchify` / `unpatchify`, so what is drawn is exactly what the model saw.
 """
-import math
-
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
 import torch  # noqa: E402
+
+from vit.figures import log_loss_axis  # noqa: E402
 
 from .tubelets import patchify, unpatchify  # noqa: E402
 
@@ -68,17 +67,6 @@ def plot_rows(rows: list[tuple[str, torch.Tensor]], path, title: str, frames=Non
     _save(fig, path)
 
 
-def round_down_125(value: float) -> float:
-    """The largest of 1, 2, 5 x 10^k at or below `value` > 0: where a log axis can start, labelled."""
-    power = 10 ** math.floor(math.log10(value))
-    return next(m * power for m in (5, 2, 1) if m * power <= value)
-
-
-def plain_log_label(value: float, _pos=None) -> str:
-    """Log-axis tick labels as plain numbers (0.02, not 2x10^-2), only at 1, 2, 3, 5 x 10^k."""
-    mantissa = round(value / 10 ** math.floor(math.log10(value))) if value > 0 else 0
-    return f"{value:g}" if mantissa in (1, 2, 3, 5) else ""
-
 
 def plot_loss(losses: list[float], path, k: int = 20) -> None:
     """Training loss per step on a log y scale (the fall spans decades), with a running mean of `k` steps."""
@@ -88,10 +76,7 @@ def plot_loss(losses: list[float], path, k: int = 20) -> None:
         smooth = [sum(losses[i - k:i]) / k for i in range(k, len(losses) + 1)]
         ax.plot(range(k, len(losses) + 1), smooth, lw=1.5, label=f"mean of the last {k} steps")
         ax.legend(fontsize=7)
-    ax.set_yscale("log")
-    ax.set_ylim(bottom=round_down_125(min(losses)))  # the axis starts at a labelled value
-    ax.yaxis.set_major_formatter(FuncFormatter(plain_log_label))
-    ax.yaxis.set_minor_formatter(FuncFormatter(plain_log_label))
+    log_loss_axis(ax, losses)  # log scale, starting at a labelled value
     ax.set_xlabel("training step"), ax.set_ylabel("MSE on masked tubelets\n(pixels in [0, 1], log scale)", fontsize=8)
     ax.set_title("tiny VideoMAE pretraining, tube masking at ratio 0.9", fontsize=9)
     ax.grid(alpha=0.3, which="both")

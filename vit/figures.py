@@ -6,10 +6,13 @@ never blended into it: a blend multiplies the image's brightness into the colour
 so a dark patch with high attention looks like a bright patch with low attention.
 The position figure has the layout of Dosovitskiy et al. 2021, Fig. 7 (centre).
 """
+import math
+
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 import torch  # noqa: E402
 from einops import rearrange  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
@@ -135,3 +138,25 @@ def loss_curve(losses: list[float], path, title: str, marks: dict[str, float] | 
     ax.set_xlabel("training step"), ax.set_ylabel("cross-entropy loss (log scale)")
     ax.set_title(title, fontsize=10), ax.grid(alpha=0.3, which="both")
     _save(fig, path)
+
+
+def log_loss_axis(ax, losses: list[float]) -> None:
+    """A log y axis for a loss curve (the early fall and the late, small gains both show) that
+    starts at a labelled value and labels its ticks as plain numbers (0.02, not 2x10^-2).
+    Shared by the three lessons' loss figures."""
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=round_down_125(min(losses)))
+    ax.yaxis.set_major_formatter(FuncFormatter(plain_log_label))
+    ax.yaxis.set_minor_formatter(FuncFormatter(plain_log_label))
+
+
+def round_down_125(value: float) -> float:
+    """The largest of 1, 2, 5 x 10^k at or below `value` > 0: where a log axis can start, labelled."""
+    power = 10 ** math.floor(math.log10(value))
+    return next(m * power for m in (5, 2, 1) if m * power <= value)
+
+
+def plain_log_label(value: float, _pos=None) -> str:
+    """Log-axis tick labels as plain numbers, only at 1, 2, 3, 5 x 10^k."""
+    mantissa = round(value / 10 ** math.floor(math.log10(value))) if value > 0 else 0
+    return f"{value:g}" if mantissa in (1, 2, 3, 5) else ""
