@@ -1,0 +1,85 @@
+"""`python -m videomae.why`: the quick mode runs every experiment, prints its table,
+writes its figure and repeats itself with the same seed; the per-frame baseline
+really is blind to the order of frames while the video ViT is not; a pretrained
+encoder is what the fine-tuned classifier starts from."""
+import contextlib
+import dataclasses
+import io
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from videomae import why, why_runs
+
+REPO = Path(__file__).resolve().parents[1]
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _run(out: Path, seed: int = 0) -> list[str]:
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert why.main(["--quick", "--out", str(out), "--seed", str(seed)]) == 0
+    lines = buf.getvalue().splitlines()
+    start = lines.index(why.HEADER) + 1
+    return lines[start:start + len(why.EXPERIMENTS)]
+
+
+def _numbers_without_seconds(row: str) -> list[str]:
+    return NUMBER.findall(row)[:-1]  # the last column is wall-clock seconds
+
+
+def test_quick_run_prints_every_row_writes_the_figure_and_repeats(tmp_path):
+    first = _run(tmp_path / "a")
+    second = _run(tmp_path / "b")
+    assert len(first) == len(why.EXPERIMENTS) == 6
+    for row, (experiment, kind, _, masking, ratio) in zip(first, why.EXPERIMENTS):
+        assert row.startswith(experiment)
+        assert ("per-frame ViT" if kind == "frames" else "video ViT") in row
+        assert (f"{masking} {ratio:.0%}" in row) if masking else ("none" in row)
+        assert re.search(r"\d+\.\d%", row), row  # a test accuracy
+    assert [_numbers_without_seconds(r) for r in first] == [_numbers_without_seconds(r) for r in second]
+    png = (tmp_path / "a" / "why_videomae.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_a_different_seed_gives_different_numbers(tmp_path):
+    rows0, rows1 = _run(tmp_path / "a", seed=0), _run(tmp_path / "b", seed=1)
+    pretrained = [i for i, e in enumerate(why.EXPERIMENTS) if e[3]]
+    assert any(_numbers_without_seconds(rows0[i]) != _numbers_without_seconds(rows1[i]) for i in pretrained)
+
+
+def _setup():
+    return why_runs.Setup(frames=4, size=16, patch=8, dim=16, depth=1, heads=2, decoder_dim=8)
+
+
+def test_per_frame_vit_ignores_frame_order_and_video_vit_does_not():
+    setup = _setup()
+    video = torch.randn(2, 3, setup.frames, setup.size, setup.size, generator=torch.Generator().manual_seed(0))
+    shuffled = video[:, :, [2, 3, 0, 1]]  # whole tubelets swapped, so the video ViT sees the same cubes elsewhere in time
+    frames, vvit = why_runs.build("frames", setup, 0).eval(), why_runs.build("video", setup, 0).eval()
+    vvit.reset_head()
+    torch.nn.init.normal_(vvit.head.weight)  # the fine-tuning init (x0.001) would hide a difference in ~1e-4 logits
+    with torch.no_grad():
+        torch.testing.assert_close(frames(shuffled), frames(video))
+        assert (vvit(shuffled) - vvit(video)).abs().max() > 1e-3
+
+
+def test_pretrained_encoder_is_copied_into_the_classifier_with_a_fresh_head():
+    setup = _setup()
+    clips = torch.randn(8, 3, setup.frames, setup.size, setup.size)
+    mae, losses = why_runs.pretrain(dataclasses.replace(setup, pretrain_steps=2, batch=2), clips, "tube", 0.75, seed=0)
+    assert len(losses) == 2
+    fresh = why_runs.build("video", setup, 1)
+    head_before = fresh.head.weight.clone()
+    model = why_runs.copy_encoder(mae, fresh)
+    torch.testing.assert_close(model.blocks[0].attn.qkv.weight, mae.encoder.blocks[0].attn.qkv.weight)
+    torch.testing.assert_close(model.patch_embed.proj.weight, mae.encoder.patch_embed.proj.weight)
+    torch.testing.assert_close(model.head.weight, head_before)
+
+
+def test_module_runs_as_a_script():
+    out = subprocess.run([sys.executable, "-m", "videomae.why", "--help"], cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 0 and "--pretrain-steps" in out.stdout and "--quick" in out.stdout
