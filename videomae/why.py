@@ -54,8 +54,8 @@ def format_row(experiment: str, row: Row) -> str:
 def plot(rows: list[tuple[str, Row]], chance: float, path, title: str) -> None:
     """Bar chart of test accuracy (chance line, values on bars) and the pretraining loss curves."""
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1.4, 1]})
-    names = [f"{r.model}\n{r.pretraining}" + (f" {r.masking}" if r.pretraining != "none" else "")
-             + f"\n{r.labels}/class" for _, r in rows]
+    names = [f"{r.model}\n" + (f"VideoMAE\n{r.masking}" if r.pretraining != "none" else "from scratch\n")
+             + f"\n{r.labels} labels/class" for _, r in rows]
     colours = ["#999999" if r.model.startswith("per-frame") else "#4878a8" if r.pretraining == "none" else "#e08040"
                for _, r in rows]
     bars = ax.bar(range(len(rows)), [100 * r.accuracy for _, r in rows], color=colours)
