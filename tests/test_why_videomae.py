@@ -81,5 +81,5 @@ def test_pretrained_encoder_is_copied_into_the_classifier_with_a_fresh_head():
 
 
 def test_module_runs_as_a_script():
-    out = subprocess.run([sys.executable, "-m", "videomae.why", "--help"], cwd=REPO, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "videomae.why", "--help"], cwd=REPO, capture_output=True, text=True, check=False)
     assert out.returncode == 0 and "--pretrain-steps" in out.stdout and "--quick" in out.stdout

@@ -39,7 +39,7 @@ EXPERIMENTS = [
     ("4 ratio", "video", "few", "tube", 0.75),
 ]
 
-QUICK = dict(unlabelled=40, labels=2, labels_many=3, test=4, pretrain_steps=4, finetune_steps=4, batch=4)
+QUICK = {"unlabelled": 40, "labels": 2, "labels_many": 3, "test": 4, "pretrain_steps": 4, "finetune_steps": 4, "batch": 4}
 
 HEADER = (f"{'experiment':<14}{'model':<15}{'pretraining':<12}{'masking':<11}{'labels':>7}{'steps':>11}"
           f"{'pretrain loss':>15}{'test acc':>10}{'seconds':>9}")

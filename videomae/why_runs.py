@@ -15,7 +15,6 @@ only, so a model that looks at one frame at a time cannot tell `move_left` from
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
