@@ -208,7 +208,7 @@ TINY = ["model=tiny", "num_frames=4", "image_size=16", "resize=16", "num_workers
 
 
 @pytest.mark.usefixtures("one_thread")
-def test_train_and_predict_on_mp4_videos_with_a_garbage_and_a_cut_clip(tmp_path, capsys):
+def test_train_and_predict_on_mp4_and_avi_videos_with_a_garbage_and_a_cut_clip(tmp_path, capsys):
     from finetune.commands.predict import predict
     from finetune.commands.train import BAD_FRAMES, train
     from finetune.config import apply_overrides, get_preset
@@ -220,8 +220,11 @@ def test_train_and_predict_on_mp4_videos_with_a_garbage_and_a_cut_clip(tmp_path,
     garbage.write_bytes(b"not a video" * 30)
     cut = write_grey_video(clips[-1].path.with_name("Cut_0.avi"), 20, "mpeg4", noise=True)   # ~8 of 20 frames decode
     cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])
+    write_grey_video(clips[1].path.with_name("Avi_0.avi"), 8, "mpeg4")  # .avi (HMDB51's format) beside the .mp4
+    write_grey_video(data / "test" / "3.avi", 8, "mpeg4")
     dead_test = data / "test" / "1.mp4"
     dead_test.write_bytes(dead_test.read_bytes()[:200])                # an .mp4 cut short: does not open
+    assert {c.path.suffix for c in list_train_clips(data)[0]} == {".mp4", ".avi"}
     summary = train(apply_overrides(get_preset("exp3"), TINY), data, tmp_path / "run")
     assert summary["global_step"] >= 1
     assert str(garbage) in summary["bad_clips"]
@@ -231,7 +234,7 @@ def test_train_and_predict_on_mp4_videos_with_a_garbage_and_a_cut_clip(tmp_path,
     result = predict(tmp_path / "run", data, out, num_workers=0)
     with open(out) as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["id", "class"] and sorted(int(r[0]) for r in rows[1:]) == [0, 1, 2]
+    assert rows[0] == ["id", "class"] and sorted(int(r[0]) for r in rows[1:]) == [0, 1, 2, 3]
     assert all(r[1] in ("appear", "grow") for r in rows[1:]) and result["from_prior"] == [1]
     err = capsys.readouterr().err
     assert f"cannot decode every frame of video {cut}" in err and f"no readable frame in {garbage}" in err
