@@ -83,3 +83,27 @@ def test_pretrained_encoder_is_copied_into_the_classifier_with_a_fresh_head():
 def test_module_runs_as_a_script():
     out = subprocess.run([sys.executable, "-m", "videomae.why", "--help"], cwd=REPO, capture_output=True, text=True, check=False)
     assert out.returncode == 0 and "--pretrain-steps" in out.stdout and "--quick" in out.stdout
+
+
+def test_probe_features_keep_time_slices_apart_and_the_probe_learns_a_linear_rule():
+    """videomae.why_probe: features are (B, T' * D), each slice's mean in its own block, and the
+    probe reaches 100% on a rule that is linear in them (and chance on labels that are noise)."""
+    from videomae.why_probe import linear_probe, slice_features
+    from videomae.why_runs import Setup, build
+
+    setup = Setup()
+    model = build("video", setup, seed=0)
+    video = torch.randn(5, 3, setup.frames, setup.size, setup.size)
+    feats = slice_features(model, video)
+    t = model.cfg.grid[0]
+    assert feats.shape == (5, t * setup.dim)
+    with torch.no_grad():
+        tokens = model.forward_blocks(model.embed(video))  # (B, N, D)
+    torch.testing.assert_close(feats[:, :setup.dim], tokens[:, : tokens.shape[1] // t].mean(1))  # slice 0 first
+
+    g = torch.Generator().manual_seed(0)
+    x, x_test = torch.randn(200, 12, generator=g), torch.randn(200, 12, generator=g)
+    rule = lambda v: (v[:, 0] - v[:, 3] > 0).long()  # noqa: E731
+    assert linear_probe((x, rule(x)), (x_test, rule(x_test))) > 0.95
+    noise = torch.randint(0, 2, (200,), generator=g)
+    assert linear_probe((x, torch.randint(0, 2, (200,), generator=g)), (x_test, noise)) < 0.65
