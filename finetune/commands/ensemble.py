@@ -13,21 +13,9 @@ Runs' validation predictions (RUN/val_probs.json) can be ensembled the same
 way: they hold the true labels, so the accuracy of each run and of the
 ensemble is printed (`ablate` adds that row to its table).
 """
-import csv
 from pathlib import Path
 
-from finetune.training.probs import accuracy, ensemble, read_probs, write_probs
-
-
-def write_submission(path: str | Path, classes: list[str], ids: list, probs) -> Path:
-    """`id,class`, one row per id (numeric ids in numeric order), the class of highest probability."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rows = sorted(zip(ids, (classes[k] for k in probs.argmax(-1).tolist())),
-                  key=lambda r: (0, r[0], "") if isinstance(r[0], int) else (1, 0, str(r[0])))
-    with open(path, "w", newline="") as f:
-        csv.writer(f).writerows([("id", "class"), *rows])
-    return path
+from finetune.training.probs import accuracy, ensemble, read_probs, write_probs, write_submission
 
 
 def run_ensemble(prob_files: list, out, weights=None, save_probs: bool = False) -> dict:

@@ -20,7 +20,6 @@ predicted from the prior (the most frequent training class), with a warning,
 and listed in OUT's `.bad_frames.txt` beside frames replaced by a neighbour.
 """
 import csv
-import json
 from pathlib import Path
 
 import sys
@@ -35,6 +34,7 @@ from finetune.training.engine import choose_precision, predict_probs
 from finetune.errors import DataError, RunError
 from finetune.data.layout import TRAIN_DIR, find_data_root, list_test_clips, list_train_clips
 from finetune.training.loaders import eval_dataset, eval_loader, mean_std
+from finetune.training.probs import write_probs, write_submission
 from finetune.training.models import model_from_spec
 
 
@@ -98,15 +98,10 @@ def predict(run, data, out, tta: str | None = None, probs: bool = False, batch_s
     pred = [classes[k] for k in prob.argmax(-1).tolist()]
     if len(set(ids)) != len(ids) or len(ids) != len(clips):
         raise RuntimeError(f"expected every one of {len(clips)} test ids exactly once, found {len(ids)} rows")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as f:
-        csv.writer(f).writerows([("id", "class"), *sorted(zip(ids, pred))])
+    out = write_submission(out, classes, ids, prob)
     result = {"submission": str(out), "rows": len(ids), "tta": tta, "views": views, "from_prior": missing}
     if probs:
-        path = out.with_suffix(".probs.json")
-        path.write_text(json.dumps({"classes": classes, "ids": ids, "probs": prob.tolist()}))
-        result["probs"] = str(path)
+        result["probs"] = str(write_probs(out.with_suffix(".probs.json"), classes, ids, prob.numpy()))
     labels = read_labels(root)
     if labels is not None:
         hits = [labels.get(i) == c for i, c in zip(ids, pred)]

@@ -1,4 +1,5 @@
-"""Saved class probabilities: one file format, read strictly, and averaged over runs (an ensemble).
+"""Saved class probabilities: one file format, read strictly, averaged over runs (an ensemble), and
+turned into the competition's submission (`write_submission`, used by predict and ensemble).
 
     {"classes": [K class names], "ids": [N clip ids], "probs": [[K floats], ... N rows]}
 
@@ -19,6 +20,7 @@ are fine; other clips or other classes are an error naming both files.
 """
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -43,6 +45,17 @@ def write_probs(path: str | Path, classes: list[str], ids: list, probs, **extra)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps({"classes": list(classes), "ids": list(ids), "probs": rows, **extra}))
     os.replace(tmp, path)
+    return path
+
+
+def write_submission(path: str | Path, classes: list[str], ids: list, probs) -> Path:
+    """`id,class`, one row per id (numeric ids in numeric order), the class of highest probability."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = sorted(zip(ids, (classes[k] for k in probs.argmax(-1).tolist())),
+                  key=lambda r: (0, r[0], "") if isinstance(r[0], int) else (1, 0, str(r[0])))
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows([("id", "class"), *rows])
     return path
 
 
