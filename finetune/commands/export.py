@@ -35,6 +35,8 @@ def export(run, out) -> dict:
     from finetune.training.models import model_from_spec
 
     run, out = Path(run), Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise RunError(f"{out} exists and is not empty: expected a new folder for the exported model")
     ckpt = load_checkpoint(run)  # a RunError naming the file if RUN is not a finished or running train folder
     cfg, classes = C.from_dict(ckpt["config"]), list(ckpt["classes"])
     model = model_from_spec(ckpt["model_spec"])
@@ -47,8 +49,6 @@ def export(run, out) -> dict:
                        "clips; transformers' VideoMAE builds the table for num_frames only, so the exported model "
                        "would not give this run's predictions. Train with pos_table_frames unset to export.")
     model.load_state_dict(ckpt["model"])
-    if out.exists() and any(out.iterdir()):
-        raise RunError(f"{out} exists and is not empty: expected a new folder for the exported model")
     model.save_pretrained(out, labels=classes)
     mean, std = mean_std(cfg)
     processor = {
