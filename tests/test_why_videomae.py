@@ -107,3 +107,32 @@ def test_probe_features_keep_time_slices_apart_and_the_probe_learns_a_linear_rul
     assert linear_probe((x, rule(x)), (x_test, rule(x_test))) > 0.95
     noise = torch.randint(0, 2, (200,), generator=g)
     assert linear_probe((x, torch.randint(0, 2, (200,), generator=g)), (x_test, noise)) < 0.65
+
+
+def test_experiments_option_runs_only_the_chosen_rows_and_reports_the_pretraining_gain(tmp_path):
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert why.main(["--quick", "--experiments", "2", "--out", str(tmp_path)]) == 0
+    lines = buf.getvalue().splitlines()
+    rows = lines[lines.index(why.HEADER) + 1:lines.index(why.HEADER) + 3]
+    assert [r.split()[0] for r in rows] == ["2", "2"] and "none" in rows[0] and "tube 90%" in rows[1]
+    scratch, pretrained = (float(re.findall(r"(\d+\.\d)%", r)[0]) for r in rows)
+    gain = next(line for line in lines if line.startswith("pretraining with"))
+    assert gain.endswith(f"({pretrained - scratch:+.1f} points)")  # the summary is the difference of the two rows
+    assert not any(line.startswith(("1 ", "3 ", "4 ")) for line in lines)
+
+
+def test_a_wrong_experiment_number_is_one_error_line():
+    out = subprocess.run([sys.executable, "-m", "videomae.why", "--experiments", "2,7"], cwd=REPO,
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "error: argument --experiments: expected experiment numbers among 1,2,3,4" in out.stderr and "'2,7'" in out.stderr
+
+
+def test_pretraining_gain_is_tube_90_minus_scratch_and_absent_without_both_rows():
+    def row(pretraining, masking, acc):
+        return why_runs.Row("video ViT", pretraining, masking, 60, "1", None, acc, 1.0)
+    rows = [("2 pretraining", row("none", "-", 0.60)), ("2 pretraining", row("VideoMAE", "tube 90%", 0.785)),
+            ("3 masking", row("VideoMAE", "random 90%", 0.99))]
+    assert why.pretraining_gain(rows) == "pretraining with 60 labels/class: 78.5% vs 60.0% from scratch (+18.5 points)"
+    assert why.pretraining_gain(rows[1:]) is None
