@@ -140,6 +140,12 @@ def make_batch(batch: int, num_frames: int, size: int, seed: int = 0) -> tuple[t
     """
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, len(ACTIONS), size=batch)
-    clips = np.stack([make_clip(int(a), num_frames, size, size, rng) for a in labels])  # (B, T, H, W, 3)
-    video = torch.from_numpy(clips).permute(0, 4, 1, 2, 3).float().div_(255.0)        # -> (B, 3, T, H, W)
-    return video.contiguous(), torch.from_numpy(labels).long()
+    return render(labels, num_frames, size, rng), torch.from_numpy(labels).long()
+
+
+def render(actions, num_frames: int, size: int, rng: np.random.Generator) -> torch.Tensor:
+    """One clip per entry of `actions` (indices into ACTIONS), drawn in order from `rng`:
+    video (B, 3, T, size, size) float32 in [0, 1], the layout the models take."""
+    clips = np.stack([make_clip(int(a), num_frames, size, size, rng) for a in actions])  # (B, T, H, W, 3)
+    video = torch.from_numpy(clips).permute(0, 4, 1, 2, 3).float().div_(255.0)          # -> (B, 3, T, H, W)
+    return video.contiguous()

@@ -85,9 +85,7 @@ def make_clips(setup: Setup, per_class: int, seed: int) -> tuple[torch.Tensor, t
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(len(setup.classes)), per_class)
     rng.shuffle(labels)
-    clips = np.stack([synthetic.make_clip(setup.classes[a], setup.frames, setup.size, setup.size, rng)
-                      for a in labels])  # (n, T, H, W, 3) uint8
-    video = torch.from_numpy(clips).permute(0, 4, 1, 2, 3).float().div_(255.0)  # -> (n, 3, T, H, W) in [0, 1]
+    video = synthetic.render([setup.classes[a] for a in labels], setup.frames, setup.size, rng)  # (n, 3, T, H, W)
     return imagenet.normalize(video).contiguous(), torch.from_numpy(labels).long()
 
 
