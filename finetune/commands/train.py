@@ -38,6 +38,7 @@ from finetune.training.models import build_model, model_from_spec, model_spec
 from finetune.training.optim import build_optimizer
 from finetune.training.runlog import append_metrics, plot_curves, read_metrics
 from finetune.training.schedule import make_schedule, set_lr
+from finetune.training.probs import mean_nll
 from finetune.training.val_probs import save_val_predictions, val_predictions
 
 SUMMARY = "summary.json"
@@ -145,6 +146,7 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
     trainer = Trainer(net, optimizer, scaler, schedule, make_loss_fn(cfg, len(classes), generator), cfg, d, dtype,
                       norm)
     seen, record, times = [], {}, []
+    final = None  # the last epoch's validation predictions, when they are the final pass's too
     try:
         while state.epoch < cfg.epochs:
             epoch = state.epoch
@@ -155,7 +157,11 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
             record = {"epoch": epoch, "stage": schedule.stage(state.global_step - 1), "global_step":
                       state.global_step, "lr": schedule.lr(state.global_step - 1), **stats}
             if val_loader is not None and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
-                val = evaluate(trainer, val_loader)
+                if epoch + 1 == cfg.epochs and cfg.tta == "center":  # the final pass sees the same one view:
+                    final = val_predictions(trainer, va_clips, cfg.tta, bad_log)  # keep its per-clip probabilities
+                    val = {"loss": mean_nll(final["probs"], final["labels"]), "acc": final["acc"]}
+                else:
+                    val = evaluate(trainer, val_loader)
                 record.update(val_loss=val["loss"], val_acc=val["acc"])
             record["peak_mem_gb"], record["mem_kind"] = peak_memory_gb(d.device)
             times.append(stats["train_time_s"])
@@ -186,7 +192,7 @@ def _train(cfg, data: Path, run: Path, weights, resume: bool, preset: str, d) ->
                "precision": precision_name(dtype)}
     summary["tta_acc"] = summary["val_acc"]
     if val_loader is not None:  # the final pass, with the run's views; its predictions feed `report` and `ensemble`
-        val = val_predictions(trainer, va_clips, cfg.tta, bad_log)
+        val = final or val_predictions(trainer, va_clips, cfg.tta, bad_log)  # one-view runs: the last epoch's
         if cfg.tta != "center":
             summary["tta_acc"] = val["acc"]
         if d.main:

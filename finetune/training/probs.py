@@ -147,6 +147,15 @@ def ensemble(files: list[dict], weights=None) -> dict:
     return out
 
 
+def mean_nll(probs, labels) -> float:
+    """Mean negative log-likelihood of the labels, probabilities clamped at 1e-8 as `engine.evaluate` does."""
+    labels = np.asarray(labels)
+    if not len(labels):
+        return math.nan
+    picked = np.asarray(probs, dtype=np.float64)[np.arange(len(labels)), labels]
+    return float(-np.log(np.maximum(picked, 1e-8)).mean())
+
+
 def accuracy(probs: np.ndarray, labels) -> float:
     """Share of rows whose argmax is the label."""
     labels = np.asarray(labels)

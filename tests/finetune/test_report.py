@@ -149,3 +149,32 @@ def test_a_failing_figure_is_logged_and_a_finished_run_gets_its_predictions_back
     save_val_predictions(copy, {**pred, "tta": "center"}, pred["classes"], data)
     assert "could not write the validation report" in capsys.readouterr().err
     assert json.loads((copy / "val_probs.json").read_text())["tta"] == "center"  # saved before the report
+
+
+def test_a_one_view_run_makes_its_last_validation_pass_once(toy_dataset, tmp_path, monkeypatch):
+    """With tta=center the last epoch's evaluation and the final pass see the same view: train keeps the
+    per-clip probabilities of the one pass, and its logged loss and accuracy are those of val_probs.json."""
+    from finetune.training import engine, val_probs
+    from finetune.training.runlog import read_metrics
+
+    passes = []
+
+    def counting(original):
+        def wrapped(*args, **kwargs):
+            passes.append(kwargs.get("desc"))
+            yield from original(*args, **kwargs)
+        return wrapped
+
+    monkeypatch.setattr(engine, "predict_probs", counting(engine.predict_probs))
+    monkeypatch.setattr(val_probs, "predict_probs", counting(val_probs.predict_probs))
+    data = toy_dataset(classes=3, clips_per_class=5, test_clips=1, height=24, width=32, frames=(4, 8), seed=2)
+    cfg = apply_overrides(get_preset("exp4"), TINY + ["tta=center", "epochs=2", "eval_every=1"])
+    out = tmp_path / "run"
+    summary = train(cfg, data, out)
+    assert len(passes) == 2  # one per epoch; the last one is also the saved final pass
+    pred = json.loads((out / "val_probs.json").read_text())
+    last = read_metrics(out)[-1]
+    probs, labels = np.array(pred["probs"]), np.array(pred["labels"])
+    assert last["val_acc"] == pytest.approx((probs.argmax(1) == labels).mean())
+    assert last["val_loss"] == pytest.approx(-np.log(np.maximum(probs[np.arange(len(labels)), labels], 1e-8)).mean())
+    assert summary["tta_acc"] == summary["val_acc"] == pytest.approx(last["val_acc"])
