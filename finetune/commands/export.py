@@ -32,14 +32,14 @@ def export(run, out) -> dict:
     from videomae import VideoViT
     from finetune.training.checkpoint import load_checkpoint
     from finetune.training.loaders import mean_std
-    from finetune.training.models import model_from_spec
+    from finetune.training.models import model_from_checkpoint
 
     run, out = Path(run), Path(out)
     if out.exists() and any(out.iterdir()):
         raise RunError(f"{out} exists and is not empty: expected a new folder for the exported model")
     ckpt = load_checkpoint(run)  # a RunError naming the file if RUN is not a finished or running train folder
     cfg, classes = C.from_dict(ckpt["config"]), list(ckpt["classes"])
-    model = model_from_spec(ckpt["model_spec"])
+    model = model_from_checkpoint(ckpt)
     if not isinstance(model, VideoViT):
         raise RunError(f"{run} holds a per-frame ViT ({cfg.model}); export writes transformers' "
                        "VideoMAEForVideoClassification, which only a VideoMAE run (model=videovit_base / tiny) fits")
@@ -48,7 +48,6 @@ def export(run, out) -> dict:
         raise RunError(f"{run} samples its position table from {table} frames for {model.cfg.num_frames}-frame "
                        "clips; transformers' VideoMAE builds the table for num_frames only, so the exported model "
                        "would not give this run's predictions. Train with pos_table_frames unset to export.")
-    model.load_state_dict(ckpt["model"])
     model.save_pretrained(out, labels=classes)
     mean, std = mean_std(cfg)
     processor = {

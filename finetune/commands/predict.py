@@ -35,7 +35,7 @@ from finetune.errors import DataError, RunError
 from finetune.data.layout import TRAIN_DIR, find_data_root, list_test_clips, list_train_clips
 from finetune.training.loaders import eval_dataset, eval_loader, mean_std
 from finetune.training.probs import write_probs, write_submission
-from finetune.training.models import model_from_spec
+from finetune.training.models import model_from_checkpoint
 
 
 def read_labels(root: Path) -> dict[int, str] | None:
@@ -72,9 +72,7 @@ def predict(run, data, out, tta: str | None = None, probs: bool = False, batch_s
     if tta not in C.VIEWS:
         raise RunError(f"--tta must be one of {', '.join(C.VIEWS)}, found {tta!r}")
     dev = torch.device("cuda" if torch.cuda.is_available() and device != "cpu" else "cpu")
-    model = model_from_spec(ckpt["model_spec"])
-    model.load_state_dict(ckpt["model"])
-    model.to(dev)
+    model = model_from_checkpoint(ckpt).to(dev)
     clips = list_test_clips(root)
     if not clips:
         raise DataError(f"expected test clips in {root}/test, found none")

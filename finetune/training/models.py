@@ -79,3 +79,10 @@ def model_from_spec(spec: dict) -> nn.Module:
     if spec["kind"] == "frame_vit":
         return FrameViT(ViT(ViTConfig(**spec["cfg"])), spec["num_classes"], spec["head_dropout"])
     raise RunError(f"unknown model kind {spec['kind']!r} in checkpoint; expected 'videovit' or 'frame_vit'")
+
+
+def model_from_checkpoint(ckpt: dict) -> nn.Module:
+    """The trained network of a run's checkpoint (`checkpoint.load_checkpoint`): its architecture, then its weights."""
+    model = model_from_spec(ckpt["model_spec"])
+    model.load_state_dict(ckpt["model"])
+    return model
