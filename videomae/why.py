@@ -118,7 +118,7 @@ def main(argv=None) -> int:
                         help="labelled clips per class in the few-label rows (default: %(default)s)")
     parser.add_argument("--experiments", type=_experiment_list, default=EXPERIMENT_NUMBERS,
                         help="which experiments to run, comma-separated, e.g. 2 for the pretraining comparison "
-                             "alone (about 80 s) (default: 1,2,3,4)")
+                             "alone (about 95 s) (default: 1,2,3,4)")
     parser.add_argument("--threads", type=int, default=1, help=f"torch CPU threads; 1 by default: {ONE_THREAD}")
     parser.add_argument("--quick", action="store_true", help="a few steps on a few clips: checks that it runs (tests)")
     args = parser.parse_args(argv)
