@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # the exercises import vit, imagemae, ... from the repository
     sys.path.insert(0, str(ROOT))
 
-from exercises import BY_NAME, EXERCISES
+from exercises import BY_NAME, EXERCISES  # noqa: E402 - importable only once ROOT is on sys.path
 
 
 def print_list() -> None:
@@ -28,10 +28,10 @@ def print_list() -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m exercises", description="Grade the exercises against the real code.",
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="exercises, in reading order:\n" + "\n".join(
-                                         f"  {e.name:<16}{e.lesson:<15}{e.what}" for e in EXERCISES))
+    parser = argparse.ArgumentParser(
+        prog="python -m exercises", description="Grade the exercises against the real code.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="exercises, in reading order:\n" + "\n".join(f"  {e.name:<16}{e.lesson:<15}{e.what}" for e in EXERCISES))
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="the exercises in reading order, with their lesson and doc page")
     check = sub.add_parser("check", help="grade exercises (all of them when no NAME is given)")
@@ -60,7 +60,8 @@ def main(argv=None) -> int:
         result = grade(name, directory)
         passed += result.passed
         print("\n".join(result.lines()), flush=True)
-    print(f"{passed} of {len(names)} pass (files in {shown(Path(directory).resolve())}/, {time.perf_counter() - start:.1f} s)")
+    seconds = time.perf_counter() - start
+    print(f"{passed} of {len(names)} pass (files in {shown(Path(directory).resolve())}/, {seconds:.1f} s)")
     return 0 if passed == len(names) else 1
 
 

@@ -22,15 +22,27 @@ import vit.patches
 from imagemae.masking import random_masking as real_random_masking
 from imagemae.model import MAE, MAEConfig
 
-from .compare import (ATOL, Mistake, copy_weights, differs, gen, gradients_reach, jitter, max_diff,
-                      no_fused_attention, rand, same)
+from .compare import (
+    ATOL,
+    Mistake,
+    copy_weights,
+    differs,
+    gen,
+    gradients_reach,
+    jitter,
+    max_diff,
+    no_fused_attention,
+    rand,
+    same,
+)
 
 
 # -- 1 ViT -----------------------------------------------------------------------------------------------------
 def check_patch_embed(m):
     images, p = rand(2, 3, 8, 12), 4  # a 2x3 grid of 4x4 patches: not square, so h and w cannot be swapped unseen
     order = "patches row by row: 'b c (h ph) (w pw) -> b (h w) (ph pw c)'"
-    msg = differs(m.patchify(images, p), vit.patches.patchify(images, p), "patchify(images, 4)", "vit.patches.patchify", {
+    yours, real_patches = m.patchify(images, p), vit.patches.patchify(images, p)
+    msg = differs(yours, real_patches, "patchify(images, 4)", "vit.patches.patchify", {
         "the channel must vary fastest inside a patch: (ph pw c), not (c ph pw)":
             rearrange(images, "b c (h ph) (w pw) -> b (h w) (c ph pw)", ph=p, pw=p),
         order: rearrange(images, "b c (h ph) (w pw) -> b (w h) (ph pw c)", ph=p, pw=p),
@@ -73,10 +85,13 @@ def check_attention(m):
             "did you scale by 1/sqrt(head_dim), not 1/sqrt(dim)? d is the width of ONE head, dim // heads":
                 attention_with(real, x, scale=dim**-0.5),
             "did you forget to divide the scores by sqrt(head_dim)?": attention_with(real, x, scale=1.0),
-            "did you multiply by sqrt(head_dim) instead of dividing?": attention_with(real, x, scale=(dim // heads) ** 0.5),
-            "softmax over the keys (dim=-1): each query's weights must sum to 1": attention_with(real, x, softmax_dim=-2),
+            "did you multiply by sqrt(head_dim) instead of dividing?":
+                attention_with(real, x, scale=(dim // heads) ** 0.5),
+            "softmax over the keys (dim=-1): each query's weights must sum to 1":
+                attention_with(real, x, softmax_dim=-2),
             "did you forget self.proj at the end?": attention_with(real, x, proj=False),
-            "did you split into self.heads heads? This is what one head of width dim gives": attention_with(real, x, heads=1),
+            "did you split into self.heads heads? This is what one head of width dim gives":
+                attention_with(real, x, heads=1),
             "the qkv output is laid out (three h d): q, k, v first, then heads":
                 attention_with(real, x, split="b n (h d three) -> three b h n d"),
             "put the heads back side by side: 'b h n d -> b n (h d)', not (d h)":
@@ -137,7 +152,8 @@ def check_random_masking(m):
     if not isinstance(vis, torch.Tensor) or vis.shape != ref_vis.shape:
         found = tuple(vis.shape) if isinstance(vis, torch.Tensor) else type(vis).__name__
         hint = "; keep int(N * (1 - ratio)) tokens, rounded down as the official code" if found == (b, 4, d) else ""
-        raise Mistake(f"visible: expected shape {tuple(ref_vis.shape)} = (B, int(N * (1 - ratio)), D), found {found}{hint}")
+        raise Mistake(
+            f"visible: expected shape {tuple(ref_vis.shape)} = (B, int(N * (1 - ratio)), D), found {found}{hint}")
     if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or mask.shape != (b, n):
         found = f"{mask.dtype} {tuple(mask.shape)}" if isinstance(mask, torch.Tensor) else type(mask).__name__
         raise Mistake(f"mask: expected bool ({b}, {n}), True = masked, found {found}")
@@ -168,7 +184,8 @@ def check_random_masking(m):
 def check_mae_loss(m):
     images, p = rand(2, 3, 12, 12), 4  # 9 patches of 4*4*3 = 48 numbers
     plain = vit.patches.patchify(images, p)
-    msg = differs(m.mae_target(images, p, norm_pix=False), plain, "mae_target(norm_pix=False)", "vit.patches.patchify", {
+    yours = m.mae_target(images, p, norm_pix=False)
+    msg = differs(yours, plain, "mae_target(norm_pix=False)", "vit.patches.patchify", {
         "the channel must vary fastest inside a patch: (ph pw c)":
             rearrange(images, "b c (h ph) (w pw) -> b (h w) (c ph pw)", ph=p, pw=p),
     })

@@ -36,7 +36,8 @@ def max_diff(mine, ref, what: str) -> float:
 
 
 def same(a, b) -> bool:
-    return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(a.detach().float(), b.float(), atol=ATOL)
+    return (isinstance(a, torch.Tensor) and a.shape == b.shape
+            and torch.allclose(a.detach().float(), b.float(), atol=ATOL))
 
 
 def differs(mine, ref, what: str, against: str, mistakes: dict) -> str | None:

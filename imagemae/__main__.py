@@ -1,2 +1,3 @@
 from imagemae.lesson import main
+
 raise SystemExit(main())

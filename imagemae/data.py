@@ -94,8 +94,8 @@ def random_crops(photos, batch: int, size: int, generator: torch.Generator, scal
         _, h, w = photo.shape
         area = h * w * float(torch.empty(1).uniform_(*scale, generator=generator))
         ratio = math.exp(float(torch.empty(1).uniform_(math.log(3 / 4), math.log(4 / 3), generator=generator)))
-        ch = min(h, int(round(math.sqrt(area / ratio))))
-        cw = min(w, int(round(math.sqrt(area * ratio))))
+        ch = min(h, round(math.sqrt(area / ratio)))
+        cw = min(w, round(math.sqrt(area * ratio)))
         top = int(torch.randint(h - ch + 1, (1,), generator=generator))
         left = int(torch.randint(w - cw + 1, (1,), generator=generator))
         crop = _resize(photo[:, top:top + ch, left:left + cw], size)  # (3, ch, cw) -> (3, size, size)

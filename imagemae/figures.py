@@ -10,19 +10,19 @@ first three.
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
 
-from vit.figures import log_loss_axis  # noqa: E402
-from vit.patches import patchify, unpatchify  # noqa: E402
+from vit.figures import save_figure
+from vit.patches import patchify, unpatchify
 
-from .data import to_display  # noqa: E402
+from .data import to_display
 
 
 def grey_out(images: torch.Tensor, mask: torch.Tensor, patch: int, fill: torch.Tensor | None = None) -> torch.Tensor:
     """Replace the masked patches of normalised images (B, 3, H, W) by `fill`
     patches (B, N, p*p*3) (default: 0 after normalisation, the ImageNet mean colour, a grey)."""
-    b, _, h, w = images.shape
+    h, w = images.shape[-2:]
     patches = patchify(images, patch)  # (B, N, p*p*3)
     fill = torch.zeros_like(patches) if fill is None else fill
     patches = torch.where(mask[..., None], fill, patches)  # (B, N, p*p*3)
@@ -47,7 +47,7 @@ def masking_figure(image: torch.Tensor, mask: torch.Tensor, patch: int, path) ->
     fig.suptitle(f"random masking: {n - visible} of {n} patches ({(n - visible) / n:.0%}) hidden, "
                  f"the encoder gets the other {visible}", fontsize=11)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path, palette=True)
 
 
 def reconstruction_figure(images, pred, mask, patch: int, path, title: str, rows: list[str],
@@ -80,36 +80,4 @@ def reconstruction_figure(images, pred, mask, patch: int, path, title: str, rows
         axes[row, 0].set_ylabel(rows[row], fontsize=9)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    _save(fig, path)
-
-
-
-def loss_curve(losses: list[float], path, title: str) -> None:
-    """Training loss per step, log y: the early fall and the late slow gains both show."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
-    ax.plot(range(1, len(losses) + 1), losses, lw=0.8, alpha=0.5, label="one step (batch of 8)")
-    k = 20
-    if len(losses) >= k:
-        smooth = [sum(losses[i - k:i]) / k for i in range(k, len(losses) + 1)]
-        ax.plot(range(k, len(losses) + 1), smooth, lw=1.6, label=f"mean of the last {k} steps")
-        ax.legend(fontsize=8)
-    log_loss_axis(ax, losses)  # log scale, starting at a labelled value
-    ax.set_xlabel("training step")
-    ax.set_ylabel("MSE on masked patches (log scale)")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    _save(fig, path)
-
-
-def _save(fig, path, dpi: int = 80) -> None:
-    """Save as a 256-colour PNG: the untrained decoder's noise makes full-colour
-    files of several hundred KB; a palette keeps the docs' figures small."""
-    from io import BytesIO
-
-    from PIL import Image
-
-    buffer = BytesIO()
-    fig.savefig(buffer, dpi=dpi, format="png")
-    plt.close(fig)
-    Image.open(buffer).convert("RGB").quantize(colors=256).save(path, optimize=True)
+    save_figure(fig, path, palette=True)

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import torch
 
+from vit.figures import loss_curve
 from vit.patches import patchify
 from vit.steps import lesson_parser, print_step, print_time, torch_threads
 
 from .data import center_crop, held_out_image, load_photos, random_crops, shrink
-from .figures import loss_curve, masking_figure, reconstruction_figure
+from .figures import masking_figure, reconstruction_figure
 from .masking import random_masking
 from .model import mae_tiny
 
@@ -35,7 +36,8 @@ def walk_through(photo: torch.Tensor, out: Path, gen: torch.Generator) -> None:
     image = center_crop(photo, 224)[None]  # (1, 3, 224, 224)
     print("\nII.1  Masking: cut into patches, hide 75% of them at random")
     print_step("image", image.shape, "one RGB photo, 224x224")
-    print_step("patchify(image, 16)", patchify(image, p).shape, "196 patches of 16*16*3 = 768 pixel values (the target)")
+    print_step("patchify(image, 16)", patchify(image, p).shape,
+               "196 patches of 16*16*3 = 768 pixel values (the target)")
     tokens = mae.encoder.embed_patches(image)  # (1, 196, 192)
     print_step("encoder.embed_patches", tokens.shape, "one token per patch, + fixed sin-cos position")
     visible, mask, ids_restore = random_masking(tokens, 0.75, generator=gen)
@@ -57,7 +59,8 @@ def walk_through(photo: torch.Tensor, out: Path, gen: torch.Generator) -> None:
         y = mae.decoder_embed(latent)
         print_step("decoder_embed", y.shape, "narrower decoder width (192 -> 128)")
         pred = mae.forward_decoder(latent, ids_restore)
-        print_step("forward_decoder", pred.shape, "147 mask tokens inserted and unshuffled: 1+196 tokens in, 768 pixels per patch out")
+        print_step("forward_decoder", pred.shape,
+                   "147 mask tokens inserted and unshuffled: 1+196 tokens in, 768 pixels per patch out")
         loss = mae.forward_loss(image, pred, mask)
         print_step("forward_loss", loss.shape, f"MSE over the 147 masked patches only = {loss.item():.3f} (untrained)")
 
@@ -97,8 +100,8 @@ def pretrain(photos, held_out, out: Path, steps: int, gen: torch.Generator) -> t
     photos = [shrink(p, 2 * size) for p in photos]  # crops are resized to 112 anyway
     mae = mae_tiny(image_size=size, patch_size=patch)
     params = sum(p.numel() for p in mae.parameters())
-    print(f"\nII.1-3 together: pretraining a tiny MAE ({params / 1e6:.1f}M parameters) on random {size}x{size} crops of "
-          f"{len(photos)} photos, batch {batch}, mask 75%, {steps} steps")
+    print(f"\nII.1-3 together: pretraining a tiny MAE ({params / 1e6:.1f}M parameters) on random "
+          f"{size}x{size} crops of {len(photos)} photos, batch {batch}, mask 75%, {steps} steps")
     show = [center_crop(p, size) for p in photos]  # the same images and masks before/after
     rows = [f"training photo {i + 1}" for i in range(len(show))]
     if held_out is not None:
@@ -134,9 +137,11 @@ def pretrain(photos, held_out, out: Path, steps: int, gen: torch.Generator) -> t
             print(f"    step {len(losses):4d}  loss {sum(losses[-50:]) / 50:.3f} (mean of the last 50 steps)")
     print_time(f"pretraining, {steps} steps:", time.time() - start)
     after = snapshot("reconstruction_end.png", f"after {steps} steps")
-    loss_curve(losses, out / "loss.png", f"tiny MAE pretraining on {len(photos)} photos, 75% masking")
+    loss_curve(losses, out / "loss.png", f"tiny MAE pretraining on {len(photos)} photos, 75% masking",
+               "MSE on masked patches (log scale)", palette=True)
     tail = losses[-20:]
-    print(f"  first training loss {losses[0]:.3f}  ->  final (mean of last {len(tail)} steps) {sum(tail) / len(tail):.3f}")
+    print(f"  first training loss {losses[0]:.3f}  ->  final (mean of last {len(tail)} steps) "
+          f"{sum(tail) / len(tail):.3f}")
     for row, b, a in zip(rows, before, after):
         print(f"  figure row '{row.splitlines()[0]}': loss {b:.3f} before  ->  {a:.3f} after")
     return losses[0], sum(tail) / len(tail)

@@ -1,4 +1,5 @@
-"""Random masking: hide 75% of the patches, keep a random 25% (seed II.1).
+"""Random masking: hide 75% of the patches, keep a random 25% (course notes,
+section II.1).
 
 MAE (He et al. 2022, section 3, "Masking"): sample patches uniformly without
 replacement, independently for every image. A high ratio (75%) removes so much
@@ -65,4 +66,4 @@ def random_masking(
     return visible, mask, ids_restore
 
 
-__all__ = ["random_masking", "num_visible"]
+__all__ = ["num_visible", "random_masking"]

@@ -1,5 +1,6 @@
 """The Masked Autoencoder: a ViT that sees 25% of an image and a light decoder
-that paints the other 75% (seed II.2-II.3; He et al. 2022, section 3).
+that paints the other 75% (course notes, sections II.2-II.3; He et al. 2022,
+section 3).
 
     images (B, 3, 224, 224)
       -> patch tokens + fixed sin-cos positions   encoder.embed_patches   (B, 196, D)
@@ -18,46 +19,19 @@ narrow, shallow decoder sees all 196 positions. The encoder is a `vit.ViT`
 called through its explicit methods; the decoder blocks come from
 `vit.blocks.build_blocks`. No transformer code lives in this package.
 """
-from dataclasses import dataclass
-
 import torch
 from einops import repeat
 from torch import nn
 
 from vit import ViT, ViTConfig
 from vit.blocks import build_blocks, init_weights
-from vit.checkpoint import load_state, read_checkpoint
 from vit.patches import patchify
 from vit.pos_embed import sincos_2d
+from weights import load_state, read_checkpoint
 
-from .checkpoint import MAE_FORMATS, convert_mae
+from .checkpoint import IMAGE_MAE, convert_mae
+from .config import MAEConfig
 from .masking import random_masking
-
-
-@dataclass
-class MAEConfig:
-    image_size: int = 224  # ImageNet resolution: 14x14 = 196 patches
-    patch_size: int = 16  # each patch is a 16*16*3 = 768-value target
-    in_chans: int = 3  # RGB
-    dim: int = 768  # encoder width (ViT-B); the encoder is what fine-tuning keeps
-    depth: int = 12  # encoder blocks (ViT-B)
-    heads: int = 12  # encoder head dim 64
-    mlp_ratio: float = 4.0  # encoder MLP hidden = 4*D
-    decoder_dim: int = 512  # section 3: narrow (<10% of a ViT-L encoder's compute per token; 31% of ViT-B's)
-    decoder_depth: int = 8  # the paper's default (table 1a: 8 blocks reconstruct best for linear probing)
-    decoder_heads: int = 16  # decoder head dim 32, as released
-    decoder_mlp_ratio: float = 4.0  # decoder MLP hidden = 4*D' (2048)
-    mask_ratio: float = 0.75  # section 4, figure 5: 75% is best for both fine-tuning and linear probing
-    norm_pix_loss: bool = False  # True in the paper's recipe (+0.5% fine-tune, table 1d); False = plain pixels (HF default)
-    layer_norm_eps: float = 1e-6  # official value (transformers' configs write 1e-12)
-
-    @property
-    def grid(self) -> tuple[int, int]:
-        return (self.image_size // self.patch_size, self.image_size // self.patch_size)
-
-    @property
-    def num_patches(self) -> int:
-        return self.grid[0] * self.grid[1]
 
 
 class MAE(nn.Module):
@@ -146,7 +120,7 @@ class MAE(nn.Module):
         weights), an official facebookresearch/mae `.pth` with its decoder (state
         dict under 'model'), or a file of ours. Official files do not store the
         head counts: they are taken from the released models of the same width
-        (`vit.checkpoint.RELEASED_HEADS`), or from `heads` / `decoder_heads` when
+        (`weights.RELEASED_HEADS`), or from `heads` / `decoder_heads` when
         given; an unknown width without them is a CheckpointError. `overrides`
         set other config fields (e.g. mask_ratio).
 
@@ -154,7 +128,7 @@ class MAE(nn.Module):
         model computes exactly what the file's model computed. An encoder-only file
         (e.g. `mae_pretrain_vit_base.pth`) belongs to `vit.ViT.from_pretrained`. The
         names and the config come from `imagemae.checkpoint.convert_mae`."""
-        state, config = read_checkpoint(path, MAE_FORMATS)
+        state, config = read_checkpoint(path, IMAGE_MAE.formats)
         state, fields = convert_mae(state, config, path, heads=heads, decoder_heads=decoder_heads, **overrides)
         model = cls(MAEConfig(**fields))
         load_state(model, state, source=str(path))  # the file's position tables too, as they are
@@ -175,4 +149,4 @@ def mae_base(**kw) -> MAE:
     return MAE(MAEConfig(**kw))
 
 
-__all__ = ["MAE", "MAEConfig", "mae_tiny", "mae_base"]
+__all__ = ["MAE", "MAEConfig", "mae_base", "mae_tiny"]

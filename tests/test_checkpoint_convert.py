@@ -16,7 +16,8 @@ from imagemae.checkpoint import convert_mae
 from videomae import VideoMAEConfig
 from videomae.checkpoint import convert_videomae
 from vit import ViT, ViTConfig
-from vit.checkpoint import CheckpointError, check_model, convert_vit, count_blocks, load_state
+from vit.checkpoint import convert_vit
+from weights import CheckpointError, ModelKind, count_blocks, load_state
 
 D, HIDDEN, PATCH = 8, 16, 4  # width, MLP hidden (ratio 2), patch side: 12-pixel images are a 3 x 3 grid
 QKV = ("query", "key", "value")
@@ -160,7 +161,8 @@ def test_convert_mae_transformers_names_and_config():
     assert set(ours) == MAE_NAMES
     assert_fused_in_order(ours["decoder_blocks.0.attn.qkv.weight"], DD)
     assert ours["decoder_pos_embed"] is hf["decoder.decoder_pos_embed"]
-    assert (fields["heads"], fields["decoder_heads"], fields["mask_ratio"], fields["norm_pix_loss"]) == (2, 3, 0.6, True)
+    assert (fields["heads"], fields["decoder_heads"]) == (2, 3)
+    assert (fields["mask_ratio"], fields["norm_pix_loss"]) == (0.6, True)
     assert fields["layer_norm_eps"] == 1e-12 and fields["image_size"] == 12
 
 
@@ -190,7 +192,8 @@ def test_convert_videomae_classifier_names():
                          | block_names("blocks.1.", video=True))  # the official fine-tuned names
     assert_fused_in_order(ours["blocks.0.attn.qkv.weight"])
     assert torch.all(ours["blocks.0.attn.v_bias"] == 2)
-    assert (fields["dim"], fields["depth"], fields["heads"], fields["tubelet_size"], fields["patch_size"]) == (D, 2, 2, 2, 4)
+    assert (fields["dim"], fields["depth"], fields["heads"]) == (D, 2, 2)
+    assert (fields["tubelet_size"], fields["patch_size"]) == (2, 4)
     assert (fields["num_classes"], fields["num_frames"], fields["image_size"]) == (7, 4, 12)
     VideoMAEConfig(**fields)
 
@@ -215,18 +218,20 @@ def test_convert_videomae_pretraining_names_into_both_models():
 
 
 # -- the shared steps ------------------------------------------------------------------------
-def test_count_blocks_and_check_model():
+def test_count_blocks_and_the_model_kind_check():
     state = {**our_block("blocks.0."), **our_block("blocks.1."), **our_block("blocks.10."),
              "patch_embed.proj.weight": torch.zeros(D, 3, 2, PATCH, PATCH)}
     assert count_blocks(state, "blocks.") == 3 and count_blocks(state, "decoder_blocks.") == 0
+    image_vit = ModelKind("an image ViT", formats="FORMATS", embed="patch_embed.proj.weight", blocks=("blocks.",),
+                          other="videomae.VideoViT.from_pretrained")
     with pytest.raises(CheckpointError) as err:
-        check_model(state, "a video model", "some.pth", "FORMATS", model="an image ViT",
-                    embed="patch_embed.proj.weight", blocks=("blocks.",), other="videomae.VideoViT.from_pretrained")
+        image_vit.check(state, "a video model", "some.pth")
     assert str(err.value) == ("some.pth: not an image ViT checkpoint: expected a 2-D patch embedding (D, C, p, p), "
                               "found a video model; load a video model with videomae.VideoViT.from_pretrained. "
                               "Expected FORMATS.")
-    check_model(state, "a video model", "some.pth", "FORMATS", model="a VideoMAE", embed="patch_embed.proj.weight",
-                video=True, blocks=("blocks.",), other="vit.ViT.from_pretrained")  # the right kind: no error
+    video = ModelKind("a VideoMAE", formats="FORMATS", embed="patch_embed.proj.weight", blocks=("blocks.",),
+                      video=True, other="vit.ViT.from_pretrained")
+    video.check(state, "a video model", "some.pth")  # the right kind: no error
 
 
 def test_load_state_keeps_fresh_modules_and_copies_fixed_tables():

@@ -17,14 +17,20 @@ from test_imagemae import _official_pth
 from test_videomae_parity import hf_to_official
 from test_vit import timm_state_from_hf
 from transformers import VideoMAEConfig as HFVideoMAEConfig
-from transformers import VideoMAEForPreTraining, VideoMAEForVideoClassification
+from transformers import (
+    VideoMAEForPreTraining,
+    VideoMAEForVideoClassification,
+    ViTForImageClassification,
+    ViTMAEConfig,
+    ViTMAEForPreTraining,
+    ViTModel,
+)
 from transformers import ViTConfig as HFViTConfig
-from transformers import ViTForImageClassification, ViTMAEConfig, ViTMAEForPreTraining, ViTModel
 
 from imagemae import MAE, MAEConfig
 from videomae import VideoMAE, VideoMAEConfig, VideoViT, tube_mask
 from vit import ViT, ViTConfig
-from vit.checkpoint import RELEASED_HEADS, CheckpointError
+from weights import RELEASED_HEADS, CheckpointError
 
 # ViT-H's width and heads; a narrow MLP (320 = 0.25 x 1280) keeps the files small:
 # the head count depends on the attention only.
@@ -149,9 +155,10 @@ def test_videovit_h_from_official_pth_and_hf_directory(tmp_path, clip):
 
 
 def test_videomae_h_from_official_pth_and_hf_directory(tmp_path, clip):
-    cfg = HFVideoMAEConfig(**VIDEO_H, decoder_hidden_size=640, decoder_num_attention_heads=8,  # the VideoMAE-H decoder
-                           decoder_num_hidden_layers=1, decoder_intermediate_size=160,  # our decoder: encoder's MLP ratio
-                           use_mean_pooling=False, norm_pix_loss=True)
+    cfg = HFVideoMAEConfig(
+        **VIDEO_H, decoder_hidden_size=640, decoder_num_attention_heads=8,  # the VideoMAE-H decoder
+        decoder_num_hidden_layers=1, decoder_intermediate_size=160,  # our decoder: encoder's MLP ratio
+        use_mean_pooling=False, norm_pix_loss=True)
     torch.manual_seed(0)
     hf = perturb(VideoMAEForPreTraining(cfg))
     mask = tube_mask(2, (2, 2, 2), 0.5, generator=torch.Generator().manual_seed(2))

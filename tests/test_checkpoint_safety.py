@@ -19,14 +19,19 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 from transformers import VideoMAEConfig as HFVideoMAEConfig
+from transformers import (
+    VideoMAEForPreTraining,
+    VideoMAEForVideoClassification,
+    ViTForImageClassification,
+    ViTMAEConfig,
+    ViTMAEForPreTraining,
+)
 from transformers import ViTConfig as HFViTConfig
-from transformers import ViTForImageClassification, ViTMAEConfig, ViTMAEForPreTraining
-from transformers import VideoMAEForPreTraining, VideoMAEForVideoClassification
 
 from imagemae import MAE, MAEConfig
 from videomae import VideoMAE, VideoMAEConfig, VideoViT
 from vit import ViT, ViTConfig
-from vit.checkpoint import CheckpointError
+from weights import CheckpointError
 
 LOADERS = {
     "ViT": ViT.from_pretrained,

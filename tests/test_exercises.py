@@ -19,7 +19,7 @@ NAMES = [e.name for e in EXERCISES]
 
 
 def test_every_exercise_has_a_stub_a_solution_and_a_doc_page():
-    assert NAMES == list(BY_NAME) and len(NAMES) == 8
+    assert list(BY_NAME) == NAMES and len(NAMES) == 8
     for e in EXERCISES:
         assert (STUBS / f"{e.name}.py").is_file() and (SOLUTIONS / f"{e.name}.py").is_file()
         assert (ROOT / e.doc.split()[0]).is_file(), e.doc
@@ -54,7 +54,8 @@ def wrong(tmp_path: Path, name: str, old: str, new: str, solution: str | None = 
 # (exercise, line of the solution, the slip, words the FAIL line must contain)
 MISTAKES = [
     ("patch_embed", "(ph pw c)", "(c ph pw)", ["patchify", "channel must vary fastest"]),
-    ("attention", "/ d**0.5", "", ["attention output: differs from vit.blocks.Attention", "forget to divide", "sqrt(head_dim)"]),
+    ("attention", "/ d**0.5", "",
+     ["attention output: differs from vit.blocks.Attention", "forget to divide", "sqrt(head_dim)"]),
     ("attention", "d = q.shape[-1]", "d = q.shape[-1] * self.heads", ["1/sqrt(head_dim), not 1/sqrt(dim)"]),
     ("block", "x = x + self.attn(self.norm1(x))", "x = self.norm1(x + self.attn(x))",
      ["the attention line is post-norm", "x = x + f(norm(x))"]),
@@ -69,8 +70,8 @@ MISTAKES = [
     ("mae_loss", "target.var(dim=-1, keepdim=True)", "target.var(dim=-1, unbiased=False, keepdim=True)",
      ["mae_target(norm_pix=True): differs", "unbiased"]),
     ("tubelet_embed", "-> b (t h w) (pt ph pw c)", "-> b (t h w) (c pt ph pw)", ["channel must vary fastest"]),
-    ("tube_mask", 'return repeat(one_slice, "b hw -> b (t hw)", t=t)', 'return repeat(one_slice, "b hw -> b (hw t)", t=t)',
-     ["time slice 1 hides other places than slice 0"]),
+    ("tube_mask", 'return repeat(one_slice, "b hw -> b (t hw)", t=t)',
+     'return repeat(one_slice, "b hw -> b (hw t)", t=t)', ["time slice 1 hides other places than slice 0"]),
     ("mixup", "t_mixed = lam * t + (1 - lam) * t.flip(0)", "t_mixed = t", ["forgot to mix the labels"]),
     ("mixup", "x.flip(0)", "x.roll(1, 0)", ["x.flip(0)"]),
 ]
@@ -122,8 +123,8 @@ def test_an_exception_in_student_code_is_a_fail_line_not_a_crash(tmp_path, one_t
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "exercises", *args], check=False, cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-m", "exercises", *args], check=False, cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
 
 
 def test_cli_exit_codes(tmp_path):

@@ -23,7 +23,7 @@ from transformers.models.vit_mae.modeling_vit_mae import build_2d_sinusoidal_pos
 @pytest.mark.parametrize("ratio", [0.0, 0.5, 0.6, 0.75, 0.9, 0.95])
 def test_mask_count_and_visible_tokens(n, ratio):
     tokens = torch.arange(3 * n, dtype=torch.float32).reshape(3, n, 1).expand(3, n, 4).clone()  # value = index
-    visible, mask, ids_restore = random_masking(tokens, ratio, generator=torch.Generator().manual_seed(n))
+    visible, mask, _ = random_masking(tokens, ratio, generator=torch.Generator().manual_seed(n))
     expected_masked = n - int(n * (1 - ratio))
     assert mask.dtype == torch.bool and mask.shape == (3, n)
     assert mask.sum(dim=1).tolist() == [expected_masked] * 3
@@ -196,7 +196,8 @@ def test_official_pth_loads_and_encoder_loads_into_vit(tmp_path):
 
     vit = ViT.from_pretrained(tmp_path / "mae_visualize.pth", heads=1).eval()
     with torch.no_grad():  # the whole encoder on all 9 tokens
-        torch.testing.assert_close(vit.forward_features(images), mae.encoder.forward_features(images), atol=1e-5, rtol=0)
+        torch.testing.assert_close(vit.forward_features(images), mae.encoder.forward_features(images),
+                                   atol=1e-5, rtol=0)
     # MAE's fine-tuning recipe: mean-pool the patch tokens, a fresh fc_norm and head
     ft = ViT.from_pretrained(tmp_path / "mae_visualize.pth", num_classes=5, heads=1, pool="mean", drop_path=0.1).eval()
     assert ft(images).shape == (2, 5)
@@ -220,5 +221,5 @@ def test_encoder_only_file_is_a_clear_error(tmp_path):
     mae = MAE(MAEConfig(**TINY))
     state = {k[len("encoder."):]: v for k, v in mae.state_dict().items() if k.startswith("encoder.")}
     torch.save({"model": state}, tmp_path / "mae_pretrain_vit_tiny.pth")
-    with pytest.raises(ValueError, match="vit.ViT.from_pretrained"):
+    with pytest.raises(ValueError, match=r"vit\.ViT\.from_pretrained"):
         MAE.from_pretrained(tmp_path / "mae_pretrain_vit_tiny.pth")

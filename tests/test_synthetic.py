@@ -20,7 +20,7 @@ def test_make_batch_repeatable_and_in_range():
     v3, _ = make_batch(4, 5, 32, seed=8)
     assert v1.shape == (4, 3, 5, 32, 32) and y1.dtype.is_floating_point is False
     assert (v1 == v2).all() and (y1 == y2).all() and not (v1 == v3).all()
-    assert 0 <= v1.min() and v1.max() <= 1 and ((0 <= y1) & (y1 < len(ACTIONS))).all()
+    assert v1.min() >= 0 and v1.max() <= 1 and ((y1 >= 0) & (y1 < len(ACTIONS))).all()
 
 
 @pytest.mark.parametrize("seed", range(5))

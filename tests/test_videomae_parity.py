@@ -27,16 +27,19 @@ def _perturb(model):
 
 
 def hf_to_official(hf_state: dict, prefix: str = "videomae.encoder.layer.", dst: str = "blocks.") -> dict:
-    """Written here from MCG-NJU/VideoMAE modeling_finetune.py / modeling_pretrain.py names, independently of videomae/checkpoint.py."""
+    """Written here from MCG-NJU/VideoMAE modeling_finetune.py / modeling_pretrain.py names,
+    independently of videomae/checkpoint.py."""
     out, layers = {}, sorted({int(k[len(prefix):].split(".")[0]) for k in hf_state if k.startswith(prefix)})
     for i in layers:
         a, o = f"{prefix}{i}.", f"{dst}{i}."
-        out[o + "attn.qkv.weight"] = torch.cat([hf_state[a + f"attention.attention.{n}.weight"] for n in ("query", "key", "value")])
+        qkv = [hf_state[a + f"attention.attention.{n}.weight"] for n in ("query", "key", "value")]
+        out[o + "attn.qkv.weight"] = torch.cat(qkv)
         out[o + "attn.q_bias"] = hf_state[a + "attention.attention.query.bias"]
         out[o + "attn.v_bias"] = hf_state[a + "attention.attention.value.bias"]
         for ours, theirs in (("attn.proj", "attention.output.dense"), ("mlp.fc1", "intermediate.dense"),
                              ("mlp.fc2", "output.dense"), ("norm1", "layernorm_before"), ("norm2", "layernorm_after")):
-            out[o + ours + ".weight"], out[o + ours + ".bias"] = hf_state[a + theirs + ".weight"], hf_state[a + theirs + ".bias"]
+            for leaf in (".weight", ".bias"):
+                out[o + ours + leaf] = hf_state[a + theirs + leaf]
     return out
 
 
@@ -66,7 +69,7 @@ def test_classifier_from_hf_dir_both_key_namings(hf_cls, video, tmp_path):
     hf_cls.save_pretrained(tmp_path / "files")  # file names: ...attention.attention.q_bias
     saved = json.loads((tmp_path / "files" / "config.json").read_text())
     (tmp_path / "memory").mkdir()
-    json.dump(saved, open(tmp_path / "memory" / "config.json", "w"))
+    (tmp_path / "memory" / "config.json").write_text(json.dumps(saved))
     state = hf_cls.state_dict()
     assert any(k.endswith("attention.attention.query.bias") for k in state)  # transformers 5's names in memory
     torch.save(state, tmp_path / "memory" / "pytorch_model.bin")
@@ -111,11 +114,13 @@ def test_pretraining_from_official_pth(hf_pre, video, tmp_path):
     official.update(hf_to_official(s, "decoder.decoder_layers.", "decoder.blocks."))
     official["encoder.patch_embed.proj.weight"] = s["videomae.embeddings.patch_embeddings.projection.weight"]
     official["encoder.patch_embed.proj.bias"] = s["videomae.embeddings.patch_embeddings.projection.bias"]
-    for ours_key, theirs in (("encoder.norm", "videomae.layernorm"), ("decoder.norm", "decoder.norm"), ("decoder.head", "decoder.head")):
+    for ours_key, theirs in (("encoder.norm", "videomae.layernorm"), ("decoder.norm", "decoder.norm"),
+                             ("decoder.head", "decoder.head")):
         official[ours_key + ".weight"], official[ours_key + ".bias"] = s[theirs + ".weight"], s[theirs + ".bias"]
     official["encoder_to_decoder.weight"], official["mask_token"] = s["encoder_to_decoder.weight"], s["mask_token"]
     torch.save({"model": official}, tmp_path / "pretrain.pth")
-    ours = VideoMAE.from_pretrained(tmp_path / "pretrain.pth", num_frames=6, image_size=32, heads=3, decoder_heads=2).eval()
+    ours = VideoMAE.from_pretrained(tmp_path / "pretrain.pth", num_frames=6, image_size=32, heads=3,
+                                    decoder_heads=2).eval()
     mask = tube_mask(2, ours.cfg.grid, 0.75, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         assert abs(ours(video, mask)[0].item() - hf_pre(video.transpose(1, 2), bool_masked_pos=mask).loss.item()) < 1e-5

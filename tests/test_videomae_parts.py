@@ -3,8 +3,19 @@ import pytest
 import torch
 
 from videomae import (
-    TubeletEmbed, VideoMAEConfig, VideoViT, frame_mask, linear_from_conv3d, patchify, random_mask,
-    reconstruction_target, tube_mask, unpatchify, video_pos_table, videomae_tiny, videovit_base,
+    TubeletEmbed,
+    VideoMAEConfig,
+    VideoViT,
+    frame_mask,
+    linear_from_conv3d,
+    patchify,
+    random_mask,
+    reconstruction_target,
+    tube_mask,
+    unpatchify,
+    video_pos_table,
+    videomae_tiny,
+    videovit_base,
 )
 from vit.pos_embed import sinusoid_1d
 

@@ -8,9 +8,9 @@ from transformers import ViTForImageClassification, ViTModel
 
 from vit import ViT, ViTConfig, patchify, unpatchify, vit_base, vit_small
 from vit.blocks import Attention, Block, DropPath
-from vit.checkpoint import CheckpointError
 from vit.patches import PatchEmbed, linear_from_conv
 from vit.pos_embed import resize_pos_embed, sincos_2d, sinusoid_1d
+from weights import CheckpointError
 
 TINY = dict(image_size=36, patch_size=12, dim=30, depth=2, heads=3, mlp_ratio=2.0, num_classes=7)
 
@@ -31,7 +31,7 @@ def test_patchify_layout_and_round_trip():
 
 
 def test_linear_projection_equals_conv():
-    """The seed's "Linear Projection": flatten patches + one Linear == Conv2d(k=s=p)."""
+    """The course notes' "Linear Projection": flatten patches + one Linear == Conv2d(k=s=p)."""
     torch.manual_seed(0)
     embed = PatchEmbed(patch_size=8, in_chans=3, dim=20)
     images = torch.randn(2, 3, 24, 40)
@@ -192,7 +192,8 @@ def timm_state_from_hf(hf_state: dict, depth: int) -> dict:
         att = hf + "attention.attention."
         ours = f"blocks.{i}."
         for leaf in ("weight", "bias"):
-            out[ours + f"attn.qkv.{leaf}"] = torch.cat([hf_state[att + f"{n}.{leaf}"] for n in ("query", "key", "value")])
+            qkv = [hf_state[att + f"{n}.{leaf}"] for n in ("query", "key", "value")]
+            out[ours + f"attn.qkv.{leaf}"] = torch.cat(qkv)
             out[ours + f"norm1.{leaf}"] = hf_state[hf + f"layernorm_before.{leaf}"]
             out[ours + f"norm2.{leaf}"] = hf_state[hf + f"layernorm_after.{leaf}"]
             out[ours + f"attn.proj.{leaf}"] = hf_state[hf + f"attention.output.dense.{leaf}"]
@@ -201,7 +202,6 @@ def timm_state_from_hf(hf_state: dict, depth: int) -> dict:
     return out
 
 
-@pytest.mark.slow
 def test_hf_vit_small_directory_parity(hf_small_dir):
     hf, path = hf_small_dir
     ours = ViT.from_pretrained(path).eval()
@@ -211,7 +211,6 @@ def test_hf_vit_small_directory_parity(hf_small_dir):
         torch.testing.assert_close(ours(x), hf(pixel_values=x).logits, atol=1e-4, rtol=0)
 
 
-@pytest.mark.slow
 def test_timm_format_parity(hf_small_dir, tmp_path):
     from safetensors.torch import load_file
 

@@ -58,7 +58,8 @@ def _setup():
 def test_per_frame_vit_ignores_frame_order_and_video_vit_does_not():
     setup = _setup()
     video = torch.randn(2, 3, setup.frames, setup.size, setup.size, generator=torch.Generator().manual_seed(0))
-    shuffled = video[:, :, [2, 3, 0, 1]]  # whole tubelets swapped, so the video ViT sees the same cubes elsewhere in time
+    # whole tubelets swapped, so the video ViT sees the same cubes elsewhere in time
+    shuffled = video[:, :, [2, 3, 0, 1]]
     frames, vvit = why_runs.build("frames", setup, 0).eval(), why_runs.build("video", setup, 0).eval()
     vvit.reset_head()
     torch.nn.init.normal_(vvit.head.weight)  # the fine-tuning init (x0.001) would hide a difference in ~1e-4 logits
@@ -81,7 +82,8 @@ def test_pretrained_encoder_is_copied_into_the_classifier_with_a_fresh_head():
 
 
 def test_module_runs_as_a_script():
-    out = subprocess.run([sys.executable, "-m", "videomae.why", "--help"], cwd=REPO, capture_output=True, text=True, check=False)
+    out = subprocess.run([sys.executable, "-m", "videomae.why", "--help"], cwd=REPO, capture_output=True, text=True,
+                         check=False)
     assert out.returncode == 0 and "--pretrain-steps" in out.stdout and "--quick" in out.stdout
 
 
@@ -126,7 +128,8 @@ def test_a_wrong_experiment_number_is_one_error_line():
     out = subprocess.run([sys.executable, "-m", "videomae.why", "--experiments", "2,7"], cwd=REPO,
                          capture_output=True, text=True, check=False)
     assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert "error: argument --experiments: expected experiment numbers among 1,2,3,4" in out.stderr and "'2,7'" in out.stderr
+    assert "error: argument --experiments: expected experiment numbers among 1,2,3,4" in out.stderr
+    assert "'2,7'" in out.stderr
 
 
 def test_pretraining_gain_is_tube_90_minus_scratch_and_absent_without_both_rows():

@@ -12,8 +12,21 @@ from .pretrain import VideoMAE, reconstruction_target, videomae_base, videomae_t
 from .tubelets import TubeletEmbed, linear_from_conv3d, patchify, unpatchify
 
 __all__ = [
-    "VideoMAE", "VideoViT", "VideoMAEConfig", "VideoEncoder", "video_pos_table",
-    "videomae_tiny", "videomae_base", "videovit_tiny", "videovit_base",
-    "tube_mask", "random_mask", "frame_mask",
-    "TubeletEmbed", "linear_from_conv3d", "patchify", "unpatchify", "reconstruction_target",
+    "TubeletEmbed",
+    "VideoEncoder",
+    "VideoMAE",
+    "VideoMAEConfig",
+    "VideoViT",
+    "frame_mask",
+    "linear_from_conv3d",
+    "patchify",
+    "random_mask",
+    "reconstruction_target",
+    "tube_mask",
+    "unpatchify",
+    "video_pos_table",
+    "videomae_base",
+    "videomae_tiny",
+    "videovit_base",
+    "videovit_tiny",
 ]

@@ -1,2 +1,3 @@
 from videomae.lesson import main
+
 raise SystemExit(main())

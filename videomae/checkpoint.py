@@ -1,6 +1,6 @@
 """VideoMAE checkpoints in every layout people hold -> ours, and ours -> transformers'.
 
-Layouts read (`vit.checkpoint.read_checkpoint` opens the file or directory):
+Layouts read (`weights.read_checkpoint` opens the file or directory):
 
   common (official pretraining, our VideoMAE)   transformers VideoMAEForPreTraining / ...ForVideoClassification
   encoder.patch_embed.proj.*                    videomae.embeddings.patch_embeddings.projection.*
@@ -19,77 +19,81 @@ transformers' attention bias is `q_bias` / `v_bias` in files and `query.bias` /
 `VideoMAEModel` has no `videomae.` prefix. Official `.pth` files (MCG-NJU/VideoMAE)
 hold the state dict under 'module' or 'model'.
 
-Every layout is first brought to the common one (`_to_common`); the classifier
+Every layout is first brought to the common one (one small function per
+layout in `LAYOUTS`, in the pattern of `weights/layouts.py`); the classifier
 then keeps the encoder (official fine-tuned names, `_classifier_names`), the
 pretraining model everything but the classifier. `convert_videomae` does both.
 `save_hf` writes the other way: a directory transformers loads (`hf_config`).
 
 The official files store no head count: it comes from config.json where there
-is one, else from the released models' widths (`vit.checkpoint.RELEASED_HEADS`:
+is one, else from the released models' widths (`weights.RELEASED_HEADS`:
 encoders ViT-S/B/L/H/g, decoders S/B/L/H), else the caller passes `heads=` /
 `decoder_heads=`.
 """
 import json
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
-from vit.checkpoint import (
-    CheckpointError, check_model, count_blocks, describe, hf_blocks_to_ours, ours_blocks_to_hf, released_heads,
-    set_num_classes, strip_prefix,
-)
+from weights.errors import CheckpointError
+from weights.heads import resolve_heads
+from weights.hf_layers import hf_blocks_to_ours, ours_blocks_to_hf
+from weights.layouts import OURS, Layout, ModelKind, count_blocks, our_fields, rename, set_num_classes, to_our_names
 
 from .config import VideoMAEConfig
 
-OURS = "videomae_from_scratch"  # our full config, stored inside config.json next to HF's fields
-# What VideoViT / VideoMAE.from_pretrained read, for their error messages.
-VIDEO_FORMATS = (
-    "a VideoMAE video model: a transformers VideoMAE directory (config.json + model.safetensors or "
-    "pytorch_model.bin), an official MCG-NJU/VideoMAE .pth (fine-tuned or pretraining), or one of our files "
-    "(.safetensors / .pth)"
+VIDEOMAE = ModelKind(
+    name="a VideoMAE",
+    formats="a VideoMAE video model: a transformers VideoMAE directory (config.json + model.safetensors or "
+            "pytorch_model.bin), an official MCG-NJU/VideoMAE .pth (fine-tuned or pretraining), or one of our files "
+            "(.safetensors / .pth)",
+    embed="encoder.patch_embed.proj.weight",
+    blocks=("encoder.blocks.",),
+    video=True,
+    other="vit.ViT.from_pretrained or imagemae.MAE.from_pretrained",
+    decoder="encoder_to_decoder.weight",  # VideoMAE.from_pretrained; VideoViT's kind needs no decoder (below)
+    no_decoder="a classifier? Load it with videomae.VideoViT.from_pretrained",
 )
+VIDEO_CLASSIFIER = replace(VIDEOMAE, decoder=None)  # VideoViT reads the same files; a decoder is dropped
+
 _DECODER = ("decoder.", "encoder_to_decoder.", "mask_token")
-_HF_NAMES = {  # HF file name prefix -> ours (common layout), outside the layers
+_HF_NAMES = {  # transformers' file name prefix -> ours (common layout), outside the layers
     "videomae.embeddings.patch_embeddings.projection.": "encoder.patch_embed.proj.",
     "videomae.layernorm.": "encoder.norm.",
     "classifier.": "head.",
 }
 
 
-def _rename(state: dict, names: dict) -> dict:
-    out = {}
-    for key, value in state.items():
-        for old, new in names.items():
-            if key.startswith(old):
-                key = new + key[len(old):]
-                break
-        out[key] = value
-    return out
+def from_transformers(state: dict) -> dict:
+    """transformers' VideoMAE names (and a bare VideoMAEModel's, without `videomae.`) -> the common layout."""
+    state = rename(state, {p: "videomae." + p for p in ("embeddings.", "encoder.layer.", "layernorm.")})
+    state = hf_blocks_to_ours(state, "videomae.encoder.layer.", "encoder.blocks.")
+    state = hf_blocks_to_ours(state, "decoder.decoder_layers.", "decoder.blocks.")
+    return rename(state, _HF_NAMES)
 
 
-def _to_common(state: dict, source) -> dict:
-    """Any layout in the table -> the common one (its first column)."""
-    if any(k.startswith(("embeddings.", "encoder.layer.")) for k in state):  # a bare VideoMAEModel
-        state = {("videomae." + k if not k.startswith(("classifier.", "fc_norm.")) else k): v for k, v in state.items()}
-    if any(k.startswith("videomae.") for k in state):  # transformers
-        state = hf_blocks_to_ours(state, "videomae.encoder.layer.", "encoder.blocks.", source)
-        state = hf_blocks_to_ours(state, "decoder.decoder_layers.", "decoder.blocks.", source)
-        state = _rename(state, _HF_NAMES)
-    elif not any(k.startswith("encoder.") for k in state):  # official fine-tuned layout
-        state = _rename(state, {p: "encoder." + p for p in ("patch_embed.", "blocks.", "norm.")})
-    return state
+def from_official_finetuned(state: dict) -> dict:
+    """The official fine-tuned names (= our VideoViT's) -> the common layout: the encoder gets `encoder.`."""
+    return rename(state, {p: "encoder." + p for p in ("patch_embed.", "blocks.", "norm.")})
+
+
+LAYOUTS = (  # first match wins: transformers' `encoder.layer.*` before the common `encoder.*`
+    Layout("transformers VideoMAE", ("videomae.", "embeddings.", "encoder.layer."), from_transformers),
+    Layout("official pretraining / ours", ("encoder.",), lambda state: state),
+    Layout("official fine-tuned", ("patch_embed.", "blocks."), from_official_finetuned),
+)
 
 
 def _classifier_names(state: dict, source) -> dict:
     """Common layout -> VideoViT's (official fine-tuned): the decoder dropped; a
     pretraining encoder loses its final norm (mean pooling + a fresh fc_norm,
     the official fine-tuning recipe)."""
-    state = {k: v for k, v in state.items() if not k.startswith(_DECODER)}
+    state = rename(state, dict.fromkeys(_DECODER))
     if "fc_norm.weight" not in state and "head.weight" in state:
         raise CheckpointError(f"{source}: a classifier without fc_norm (it classifies from the first token, "
                               "use_mean_pooling=False); VideoViT mean-pools as the official models do")
     if "fc_norm.weight" not in state:
-        state = {k: v for k, v in state.items() if not k.startswith("encoder.norm.")}
-    return {k.removeprefix("encoder."): v for k, v in state.items()}
+        state = rename(state, {"encoder.norm.": None})
+    return rename(state, {"encoder.": ""})
 
 
 def _config(state: dict, config: dict, source, heads: int | None, decoder_heads: int | None,
@@ -98,12 +102,8 @@ def _config(state: dict, config: dict, source, heads: int | None, decoder_heads:
     (the frame count, image size and head counts are not in the weights); our
     own files store it whole. The caller's `heads` / `decoder_heads` win.
     `decoder=False` (a classifier) leaves the decoder fields alone."""
-    if isinstance(config.get(OURS), dict):
-        cfg = VideoMAEConfig(**config[OURS])
-    elif "dim" in config and "depth" in config:  # {'model': ..., 'config': asdict(cfg)}
-        cfg = VideoMAEConfig(**{k: v for k, v in config.items() if k in {f.name for f in fields(VideoMAEConfig)}})
-    else:
-        cfg = _config_from_shapes(state, config, source, heads, decoder_heads, decoder)
+    ours = our_fields(config, VideoMAEConfig)
+    cfg = VideoMAEConfig(**ours) if ours else _config_from_shapes(state, config, source, heads, decoder_heads, decoder)
     given = {"heads": heads, "decoder_heads": decoder_heads}
     return replace(cfg, **{k: v for k, v in given.items() if v})
 
@@ -112,7 +112,7 @@ def _config_from_shapes(state, config, source, heads, decoder_heads, decoder) ->
     dim, chans, pt, patch, _ = state["encoder.patch_embed.proj.weight"].shape
     cfg = VideoMAEConfig(
         patch_size=patch, tubelet_size=pt, in_chans=chans, dim=dim,
-        heads=heads or config.get("num_attention_heads") or released_heads(dim, "encoder", source),
+        heads=resolve_heads(dim, "encoder", source, given=heads, stored=config.get("num_attention_heads")),
         depth=count_blocks(state, "encoder.blocks."),
         mlp_ratio=state["encoder.blocks.0.mlp.fc1.weight"].shape[0] / dim,
     )
@@ -120,8 +120,8 @@ def _config_from_shapes(state, config, source, heads, decoder_heads, decoder) ->
         cfg = replace(cfg, num_classes=state["head.weight"].shape[0])
     if decoder and "encoder_to_decoder.weight" in state:
         d = state["encoder_to_decoder.weight"].shape[0]
-        d_heads = (decoder_heads or config.get("decoder_num_attention_heads")
-                   or released_heads(d, "VideoMAE decoder", source, keyword="decoder_heads"))
+        d_heads = resolve_heads(d, "VideoMAE decoder", source, given=decoder_heads,
+                                stored=config.get("decoder_num_attention_heads"), keyword="decoder_heads")
         cfg = replace(cfg, decoder_dim=d, decoder_heads=d_heads, decoder_depth=count_blocks(state, "decoder.blocks."))
     if config:  # transformers' config.json; its layer_norm_eps (1e-12) is a conversion artefact:
         # the weights were trained with 1e-6, which we keep (logits differ by ~1e-5)
@@ -149,21 +149,16 @@ def convert_videomae(state: dict, config: dict | None = None, source="checkpoint
     The fields come from the shapes, completed by config.json (frames, image
     size, head counts); our files store them whole. Head counts: `heads` /
     `decoder_heads` if given, else the config's, else the released models'
-    (`released_heads`), else a CheckpointError. `num_classes` other than the
-    file's drops its head; `num_frames` and `overrides` set those fields. A
-    CheckpointError, naming `source`, for anything that is not a VideoMAE."""
+    (`weights.resolve_heads`). `num_classes` other than the file's drops its
+    head; `num_frames` and `overrides` set those fields. A CheckpointError,
+    naming `source`, for anything that is not a VideoMAE."""
     config = config or {}
-    found = describe(state, config)
-    state = _to_common(strip_prefix(state, "module."), source)
-    check_model(state, found, source, VIDEO_FORMATS, model="a VideoMAE", embed="encoder.patch_embed.proj.weight",
-                video=True, blocks=("encoder.blocks.",), other="vit.ViT.from_pretrained or imagemae.MAE.from_pretrained",
-                decoder=None if classifier else "encoder_to_decoder.weight",
-                no_decoder="a classifier? Load it with videomae.VideoViT.from_pretrained")
+    state = to_our_names(state, config, source, LAYOUTS, VIDEO_CLASSIFIER if classifier else VIDEOMAE)
     cfg = _config(state, config, source, heads, decoder_heads, decoder=not classifier)
     if classifier:
         state = _classifier_names(state, source)
     else:
-        state = {k: v for k, v in state.items() if not k.startswith(("fc_norm.", "head."))}
+        state = rename(state, {"fc_norm.": None, "head.": None})
     state, fields = set_num_classes(state, asdict(cfg), num_classes)
     return state, {**fields, **({"num_frames": num_frames} if num_frames else {}), **overrides}
 
@@ -183,7 +178,8 @@ def hf_config(model, labels: list[str] | None = None) -> dict:
         "layer_norm_eps": cfg.layer_norm_eps, "qkv_bias": True,
         "use_mean_pooling": classifier,  # HF: True = mean + fc_norm; False = encoder norm (pretraining)
         "decoder_hidden_size": cfg.decoder_dim, "decoder_num_hidden_layers": cfg.decoder_depth,
-        "decoder_num_attention_heads": cfg.decoder_heads, "decoder_intermediate_size": int(cfg.decoder_dim * cfg.mlp_ratio),
+        "decoder_num_attention_heads": cfg.decoder_heads,
+        "decoder_intermediate_size": int(cfg.decoder_dim * cfg.mlp_ratio),
         "norm_pix_loss": cfg.norm_target,
         OURS: asdict(cfg),
     }
@@ -203,11 +199,12 @@ def save_hf(model, out_dir, labels: list[str] | None = None) -> None:
 
     state = model.state_dict()
     if not hasattr(model, "decoder"):  # VideoViT: official fine-tuned names -> common layout
-        state = {("encoder." + k if k.startswith(("patch_embed.", "blocks.")) else k): v for k, v in state.items()}
+        state = from_official_finetuned(state)
     state = ours_blocks_to_hf(state, "encoder.blocks.", "videomae.encoder.layer.")
     state = ours_blocks_to_hf(state, "decoder.blocks.", "decoder.decoder_layers.")
-    state = _rename(state, {new: old for old, new in _HF_NAMES.items()})
+    state = rename(state, {new: old for old, new in _HF_NAMES.items()})
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().contiguous() for k, v in state.items()}, str(out / "model.safetensors"), metadata={"format": "pt"})
+    save_file({k: v.detach().contiguous() for k, v in state.items()}, str(out / "model.safetensors"),
+              metadata={"format": "pt"})
     (out / "config.json").write_text(json.dumps(hf_config(model, labels), indent=2))

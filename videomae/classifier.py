@@ -1,5 +1,5 @@
-"""VideoViT: the VideoMAE encoder as an action classifier (seed III.3, IV.3;
-Tong et al. 2022, section 4.1; the official `modeling_finetune.py`).
+"""VideoViT: the VideoMAE encoder as an action classifier (course notes, sections
+III.3 and IV.3; Tong et al. 2022, section 4.1; the official `modeling_finetune.py`).
 
     video (B, 3, T, H, W)
       -> all N tubelet tokens through the encoder   (B, N, D)   no masking now
@@ -16,9 +16,9 @@ import torch
 from torch import nn
 
 from vit.blocks import init_weights
-from vit.checkpoint import load_state, read_checkpoint
+from weights import load_state, read_checkpoint
 
-from .checkpoint import VIDEO_FORMATS, convert_videomae, save_hf
+from .checkpoint import VIDEOMAE, convert_videomae, save_hf
 from .config import VideoMAEConfig
 from .encoder import VideoEncoder
 
@@ -63,11 +63,11 @@ class VideoViT(VideoEncoder):
         `fc_norm` and head; `num_classes` other than the file's replaces the head;
         `num_frames` rebuilds the position table; `heads` is the head count, for
         official files (which do not store it) whose width is not a released
-        model's (`vit.checkpoint.RELEASED_HEADS`); `overrides` set other config
+        model's (`weights.RELEASED_HEADS`); `overrides` set other config
         fields (drop_path=0.1, head_dropout=0.5, pos_table_frames=16, ...).
-        Raises `vit.checkpoint.CheckpointError` for anything it cannot load. The
+        Raises `weights.CheckpointError` for anything it cannot load. The
         names and the config come from `videomae.checkpoint.convert_videomae`."""
-        state, config = read_checkpoint(path, VIDEO_FORMATS)
+        state, config = read_checkpoint(path, VIDEOMAE.formats)
         state, fields = convert_videomae(state, config, path, classifier=True, num_classes=num_classes,
                                          num_frames=num_frames, heads=heads, **overrides)
         model = cls(VideoMAEConfig(**fields))

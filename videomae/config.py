@@ -39,7 +39,8 @@ class VideoMAEConfig:
 
     def __post_init__(self):
         if self.num_frames % self.tubelet_size:
-            raise ValueError(f"num_frames must be a multiple of tubelet_size {self.tubelet_size}, found {self.num_frames}")
+            raise ValueError(
+                f"num_frames must be a multiple of tubelet_size {self.tubelet_size}, found {self.num_frames}")
         if self.image_size % self.patch_size:
             raise ValueError(f"image_size must be a multiple of patch_size {self.patch_size}, found {self.image_size}")
         table = self.pos_table_frames

@@ -1,5 +1,6 @@
-"""Why tube masking: the "copy from the neighbouring frame" cheat (seed III.2;
-Tong et al. 2022, section 3.2 "temporal redundancy" and "temporal correlation").
+"""Why tube masking: the "copy from the neighbouring frame" cheat (course notes,
+section III.2; Tong et al. 2022, section 3.2 "temporal redundancy" and "temporal
+correlation").
 
 A predictor with no learning at all: for each hidden tubelet, copy the pixels
 at the SAME spatial position from the nearest time slice where that position is
@@ -28,7 +29,8 @@ def copy_neighbour_loss(video: torch.Tensor, mask: torch.Tensor, tubelet, grid) 
     # the nearest slice where the same place is visible: distance |t - t'| (the earlier slice on a tie)
     index = torch.arange(t)
     distance = 2 * (index[:, None] - index[None, :]).abs() + (index[None, :] > index[:, None])  # (T', T') t -> t'
-    cost = distance[None, :, :, None] + torch.where(visible, 0, 4 * t)[:, None]  # (B, T', T', H'W'); hidden t' cost more
+    # (B, T', T', H'W'); hidden t' cost more
+    cost = distance[None, :, :, None] + torch.where(visible, 0, 4 * t)[:, None]
     best = cost.argmin(dim=2)  # (B, T', H'W'): the source slice of every tubelet
     found = hidden & visible.gather(1, best)  # a hidden tubelet whose source slice shows its place
     copied = tokens.gather(1, repeat(best, "b t s -> b t s k", k=tokens.shape[-1]))  # (B, T', H'W', K*C)

@@ -26,16 +26,20 @@ def pretraining_cost(cfg: VideoMAEConfig, n_vis: int) -> None:
     """Print what running the encoder on the `n_vis` visible tokens saves, in multiply-adds
     (1 multiply-add = 2 FLOPs), against the same encoder on every token."""
     n, k = cfg.num_tokens, cfg.tubelet_size * cfg.patch_size**2 * cfg.in_chans  # k: numbers per tubelet
-    full, vis = multiply_adds(n, cfg.dim, cfg.depth, cfg.mlp_ratio), multiply_adds(n_vis, cfg.dim, cfg.depth, cfg.mlp_ratio)
-    embed_full, embed_vis = n * k * cfg.dim, n_vis * k * cfg.dim  # tubelet embedding: only the visible ones are embedded
+    full = multiply_adds(n, cfg.dim, cfg.depth, cfg.mlp_ratio)
+    vis = multiply_adds(n_vis, cfg.dim, cfg.depth, cfg.mlp_ratio)
+    # tubelet embedding: only the visible ones are embedded
+    embed_full, embed_vis = n * k * cfg.dim, n_vis * k * cfg.dim
     dec_lin, dec_att = multiply_adds(n, cfg.decoder_dim, cfg.decoder_depth, cfg.mlp_ratio)  # on all N positions
-    decoder = dec_lin + dec_att + n_vis * cfg.dim * cfg.decoder_dim + (n - n_vis) * cfg.decoder_dim * k  # + in/out layers
+    decoder = (dec_lin + dec_att + n_vis * cfg.dim * cfg.decoder_dim  # + in/out layers
+               + (n - n_vis) * cfg.decoder_dim * k)
     enc_full, enc_vis = sum(full) + embed_full, sum(vis) + embed_vis
     print(f"  multiply-adds (G = 1e9; 1 multiply-add = 2 FLOPs) of the encoder ({cfg.depth} blocks, D={cfg.dim}), "
           f"{n} tokens -> {n_vis}:")
-    for what, a, b in [("attention's N^2 part (QK^T, AV)", full[1], vis[1]), ("linear layers (qkv, proj, MLP)", full[0], vis[0]),
+    for what, a, b in [("attention's N^2 part (QK^T, AV)", full[1], vis[1]),
+                       ("linear layers (qkv, proj, MLP)", full[0], vis[0]),
                        ("tubelet embedding", embed_full, embed_vis), ("whole encoder", enc_full, enc_vis)]:
         print(f"    {what:<34} {a / 1e9:7.1f} G -> {b / 1e9:5.2f} G   {a / b:5.1f}x fewer")
-    print(f"    pretraining step, forward: encoder + decoder ({cfg.decoder_dim} x {cfg.decoder_depth}, on all {n} positions "
-          f"either way) {(enc_full + decoder) / 1e9:.1f} G -> {(enc_vis + decoder) / 1e9:.1f} G   "
+    print(f"    pretraining step, forward: encoder + decoder ({cfg.decoder_dim} x {cfg.decoder_depth}, on all {n} "
+          f"positions either way) {(enc_full + decoder) / 1e9:.1f} G -> {(enc_vis + decoder) / 1e9:.1f} G   "
           f"{(enc_full + decoder) / (enc_vis + decoder):.1f}x fewer (the backward pass scales the same way)")

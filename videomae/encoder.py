@@ -1,5 +1,6 @@
 """The video ViT encoder shared by VideoMAE pretraining and the VideoViT classifier
-(seed III.3; Tong et al. 2022, section 3.3: "vanilla ViT with joint space-time attention").
+(course notes, section III.3; Tong et al. 2022, section 3.3: "vanilla ViT with joint
+space-time attention").
 
     video (B, 3, T, H, W)
       -> N = T/2 * H/16 * W/16 tubelet tokens of D     TubeletEmbed (III.1)

@@ -6,12 +6,12 @@ Everything here works on one clip (C, T, H, W) in [0, 1] and reuses
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
 
-from vit.figures import log_loss_axis  # noqa: E402
+from vit.figures import save_figure
 
-from .tubelets import patchify, unpatchify  # noqa: E402
+from .tubelets import patchify, unpatchify
 
 
 def grey_out(clip: torch.Tensor, mask: torch.Tensor, tubelet, grid) -> torch.Tensor:
@@ -21,7 +21,8 @@ def grey_out(clip: torch.Tensor, mask: torch.Tensor, tubelet, grid) -> torch.Ten
     return unpatchify(tokens[None], tubelet, grid, clip.shape[0])[0]  # -> (C, T, H, W)
 
 
-def paint_prediction(clip: torch.Tensor, mask: torch.Tensor, pred: torch.Tensor, tubelet, grid, normalised: bool = True) -> torch.Tensor:
+def paint_prediction(clip: torch.Tensor, mask: torch.Tensor, pred: torch.Tensor, tubelet, grid,
+                     normalised: bool = True) -> torch.Tensor:
     """Visible tubelets from the clip, masked ones from `pred` (N_mask, K*C).
 
     With `normalised` (a model trained with norm_target=True) the prediction is
@@ -64,34 +65,4 @@ def plot_rows(rows: list[tuple[str, torch.Tensor]], path, title: str, frames=Non
     axes[-1, 0].set_xlabel(xlabel, fontsize=8)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    _save(fig, path)
-
-
-
-def plot_loss(losses: list[float], path, k: int = 20) -> None:
-    """Training loss per step on a log y scale (the fall spans decades), with a running mean of `k` steps."""
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    ax.plot(range(1, len(losses) + 1), losses, lw=0.6, alpha=0.5, label="one step (batch of 8)")
-    if len(losses) >= k:
-        smooth = [sum(losses[i - k:i]) / k for i in range(k, len(losses) + 1)]
-        ax.plot(range(k, len(losses) + 1), smooth, lw=1.5, label=f"mean of the last {k} steps")
-        ax.legend(fontsize=7)
-    log_loss_axis(ax, losses)  # log scale, starting at a labelled value
-    ax.set_xlabel("training step"), ax.set_ylabel("MSE on masked tubelets\n(pixels in [0, 1], log scale)", fontsize=8)
-    ax.set_title("tiny VideoMAE pretraining, tube masking at ratio 0.9", fontsize=9)
-    ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    _save(fig, path)
-
-
-def _save(fig, path, dpi: int = 80) -> None:
-    """Save as a 256-colour PNG: the untrained decoder's noise makes full-colour files of
-    several hundred KB; a palette keeps the docs' figures small (as imagemae.figures)."""
-    from io import BytesIO
-
-    from PIL import Image
-
-    buffer = BytesIO()
-    fig.savefig(buffer, dpi=dpi, format="png")
-    plt.close(fig)
-    Image.open(buffer).convert("RGB").quantize(colors=256).save(path, optimize=True)
+    save_figure(fig, path, palette=True)

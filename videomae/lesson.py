@@ -20,13 +20,14 @@ import numpy as np
 import torch
 
 from vit import imagenet
+from vit.figures import loss_curve
 from vit.steps import lesson_parser, print_step, print_time, torch_threads
 
 from . import synthetic
 from .config import VideoMAEConfig
 from .copy_baseline import copy_neighbour_loss
 from .cost import pretraining_cost
-from .figures import grey_out, paint_prediction, plot_loss, plot_rows
+from .figures import grey_out, paint_prediction, plot_rows
 from .masking import MASKS, tube_mask
 from .pretrain import videomae_tiny
 from .tubelets import TubeletEmbed, linear_from_conv3d, patchify
@@ -88,7 +89,8 @@ def step_masks(out: Path, seed: int) -> None:
         rows.append((f"{name}\n{percent(mask)}", grey_out(clip, mask, tubelet, grid)))
         print(f"{name:>6}: {percent(mask)} tubelets masked  ({rule[name]})")
     plot_rows(rows, out / "masking.png", "masking at ratio 0.9 of a 'move_right' clip (96x96, 2x16x16 tubelets; "
-              "grey = hidden; row label: hidden share)", frames=list(range(0, 16, 2)), xlabel="frame (one per time slice)")
+              "grey = hidden; row label: hidden share)", frames=list(range(0, 16, 2)),
+              xlabel="frame (one per time slice)")
     print(f"figure: {out / 'masking.png'}")
 
 
@@ -106,11 +108,11 @@ def step_copy_cheat(seed: int) -> dict:
         results[name] = r
         print(f"{name:>8} | {r['with_copy']:>34.0%} | {r['copy_mse']:>18.4f} | {r['mean_colour_mse']:>18.4f}")
     rnd, tube = results["random"], results["tube"]
-    print(f"random masking leaves a copy for {rnd['with_copy']:.0%} of the holes (about 1 - 0.9^7 = 52%: the others are "
-          "hidden in the 7 other slices too);\ncopying where it can cuts the error over all the holes "
+    print(f"random masking leaves a copy for {rnd['with_copy']:.0%} of the holes (about 1 - 0.9^7 = 52%: the others "
+          "are hidden in the 7 other slices too);\ncopying where it can cuts the error over all the holes "
           f"{rnd['mean_colour_mse'] / rnd['copy_mse']:.1f}x below the average-colour guess, with no learning at all:\n"
-          f"a real shortcut, not a full solution. Tube masking leaves no copy ({tube['with_copy']:.0%}): the cheat is the "
-          "average-colour guess,\nso the model must reason about content and motion.")
+          f"a real shortcut, not a full solution. Tube masking leaves no copy ({tube['with_copy']:.0%}): the cheat is "
+          "the average-colour guess,\nso the model must reason about content and motion.")
     return results
 
 
@@ -125,15 +127,17 @@ def step_pretrain(out: Path, steps: int, seed: int) -> tuple[float, float]:
     model = videomae_tiny(image_size=48, norm_target=False)
     cfg = model.cfg
     pool, _ = synthetic.make_batch(256, cfg.num_frames, cfg.image_size, seed=seed + 2)  # (256, 3, 8, 48, 48)
-    held_out, _ = synthetic.make_batch(1, cfg.num_frames, cfg.image_size, seed=seed + 4)  # another draw: not in the pool
+    # another draw: not in the pool
+    held_out, _ = synthetic.make_batch(1, cfg.num_frames, cfg.image_size, seed=seed + 4)
     pool, held_out = imagenet.normalize(pool), imagenet.normalize(held_out)  # [0, 1] pixels -> what the model expects
     g = torch.Generator().manual_seed(seed + 3)
     show_video, show_mask = torch.cat([pool[:1], held_out]), tube_mask(2, cfg.grid, 0.9, generator=g)
     n_vis = int((~show_mask[0]).sum())
-    print(f"clips (B, 3, {cfg.num_frames}, {cfg.image_size}, {cfg.image_size}), tubelets {cfg.tubelet} -> grid {cfg.grid} = "
-          f"{cfg.num_tokens} tokens; tube mask {percent(show_mask[0])}: encoder D={cfg.dim} x {cfg.depth} sees {n_vis}, "
-          f"decoder D={cfg.decoder_dim} x {cfg.decoder_depth} predicts the other {cfg.num_tokens - n_vis}; "
-          f"{sum(p.numel() for p in model.parameters())/1e6:.2f}M params; 256 training clips, batch 8, {steps} steps")
+    print(f"clips (B, 3, {cfg.num_frames}, {cfg.image_size}, {cfg.image_size}), tubelets {cfg.tubelet} -> grid "
+          f"{cfg.grid} = {cfg.num_tokens} tokens; tube mask {percent(show_mask[0])}: encoder D={cfg.dim} x "
+          f"{cfg.depth} sees {n_vis}, decoder D={cfg.decoder_dim} x {cfg.decoder_depth} predicts the other "
+          f"{cfg.num_tokens - n_vis}; {sum(p.numel() for p in model.parameters())/1e6:.2f}M params; "
+          f"256 training clips, batch 8, {steps} steps")
 
     def snapshot():
         """(clips in [0, 1], their reconstructions, the loss of each) for the two shown clips."""
@@ -172,7 +176,8 @@ def step_pretrain(out: Path, steps: int, seed: int) -> tuple[float, float]:
                ("HELD-OUT\nclip", clips[1]), (hidden, masked[1]), (f"step {steps}", after[1])],
               out / "reconstruction.png", "tiny VideoMAE: a training clip (rows 1-4) and a clip never trained on "
               "(rows 5-7):\nframes | masked | reconstruction (visible tubelets pasted back)", xlabel="frame")
-    plot_loss(losses, out / "loss.png")
+    loss_curve(losses, out / "loss.png", "tiny VideoMAE pretraining, tube masking at ratio 0.9",
+               "MSE on masked tubelets\n(pixels in [0, 1], log scale)", palette=True)
     print(f"figures: {out / 'reconstruction.png'}, {out / 'loss.png'}")
     return first, last
 

@@ -1,5 +1,6 @@
-"""Which tubelets to hide: tube, random and frame masking (seed III.2; Tong et al.
-2022, section 3.3 and Table 1c; the seed's figure (b) frame, (c) random, (d) tube).
+"""Which tubelets to hide: tube, random and frame masking (course notes, section
+III.2; Tong et al. 2022, section 3.3 and Table 1c; the course notes' figure (b)
+frame, (c) random, (d) tube).
 
 A video is redundant in time: neighbouring frames are almost the same picture.
 If a tubelet is hidden but the same place is visible one time step later, the
@@ -32,7 +33,9 @@ def _shuffled(batch: int, length: int, n_masked: int, generator: torch.Generator
     return ranks < n_masked  # (B, L): the n_masked lowest-noise positions are masked
 
 
-def tube_mask(batch: int, grid: tuple[int, int, int], ratio: float = 0.9, generator: torch.Generator | None = None) -> torch.Tensor:
+def tube_mask(
+    batch: int, grid: tuple[int, int, int], ratio: float = 0.9, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """int(ratio * H'*W') positions of each frame slice, the same in every slice.
 
     16x224 clip, grid (8, 14, 14), ratio 0.9: 176 of 196 per slice -> 1408 of 1568
@@ -44,14 +47,18 @@ def tube_mask(batch: int, grid: tuple[int, int, int], ratio: float = 0.9, genera
     return repeat(one_slice, "b hw -> b (t hw)", t=t)  # (B, H'*W') -> (B, T'*H'*W')
 
 
-def random_mask(batch: int, grid: tuple[int, int, int], ratio: float = 0.9, generator: torch.Generator | None = None) -> torch.Tensor:
+def random_mask(
+    batch: int, grid: tuple[int, int, int], ratio: float = 0.9, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """int(ratio * N) tokens drawn anywhere in space-time (ImageMAE's masking, in 3-D)."""
     _check(batch, grid, ratio)
     n = grid[0] * grid[1] * grid[2]
     return _shuffled(batch, n, int(ratio * n), generator)  # (B, N)
 
 
-def frame_mask(batch: int, grid: tuple[int, int, int], ratio: float = 0.9, generator: torch.Generator | None = None) -> torch.Tensor:
+def frame_mask(
+    batch: int, grid: tuple[int, int, int], ratio: float = 0.9, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """int(ratio * T') whole time slices hidden, the others fully visible."""
     _check(batch, grid, ratio)
     t, h, w = grid

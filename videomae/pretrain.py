@@ -1,5 +1,5 @@
-"""VideoMAE pretraining: hide 90% of the tubelets, paint them back (seed III.2-III.4;
-Tong et al. 2022, sections 3.2-3.3, Figure 1).
+"""VideoMAE pretraining: hide 90% of the tubelets, paint them back (course notes,
+sections III.2-III.4; Tong et al. 2022, sections 3.2-3.3, Figure 1).
 
     video (B, 3, T, H, W), mask (B, N) True = hidden
       -> encoder on the visible tokens only           (B, N_vis, 768)   VideoEncoder
@@ -16,9 +16,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from vit.blocks import build_blocks, init_weights
-from vit.checkpoint import load_state, read_checkpoint
+from weights import load_state, read_checkpoint
 
-from .checkpoint import VIDEO_FORMATS, convert_videomae, save_hf
+from .checkpoint import VIDEOMAE, convert_videomae, save_hf
 from .config import VideoMAEConfig, imagenet_stats
 from .encoder import VideoEncoder, video_pos_table
 from .tubelets import patchify
@@ -48,7 +48,8 @@ class VideoMAEDecoder(nn.Module):
         super().__init__()
         out = cfg.tubelet_size * cfg.patch_size**2 * cfg.in_chans
         self.blocks = build_blocks(
-            cfg.decoder_depth, cfg.decoder_dim, cfg.decoder_heads, mlp_ratio=cfg.mlp_ratio, bias="qv", eps=cfg.layer_norm_eps
+            cfg.decoder_depth, cfg.decoder_dim, cfg.decoder_heads, mlp_ratio=cfg.mlp_ratio, bias="qv",
+            eps=cfg.layer_norm_eps,
         )
         self.norm = nn.LayerNorm(cfg.decoder_dim, eps=cfg.layer_norm_eps)
         self.head = nn.Linear(cfg.decoder_dim, out)
@@ -81,7 +82,8 @@ class VideoMAE(nn.Module):
     def _check_mask(self, mask: torch.Tensor, batch: int) -> int:
         expected = (batch, self.cfg.num_tokens)
         if mask.dtype != torch.bool or tuple(mask.shape) != expected:
-            raise ValueError(f"expected a bool mask of shape {expected} (True = masked), found {mask.dtype} {tuple(mask.shape)}")
+            raise ValueError(
+                f"expected a bool mask of shape {expected} (True = masked), found {mask.dtype} {tuple(mask.shape)}")
         counts = mask.sum(dim=1)
         if (counts != counts[0]).any():
             raise ValueError(f"every sample must mask the same number of tokens, found counts {counts.tolist()}")
@@ -118,15 +120,17 @@ class VideoMAE(nn.Module):
 
     # -- checkpoints (videomae/checkpoint.py) ---------------------------------------
     @classmethod
-    def from_pretrained(cls, path, heads: int | None = None, decoder_heads: int | None = None, **overrides) -> "VideoMAE":
+    def from_pretrained(
+        cls, path, heads: int | None = None, decoder_heads: int | None = None, **overrides
+    ) -> "VideoMAE":
         """An HF `VideoMAEForPreTraining` directory, an official pretraining `.pth`,
         or one of our files. Official files do not store the head counts: they
         come from the released models of the same widths
-        (`vit.checkpoint.RELEASED_HEADS`), or from `heads` / `decoder_heads` when
+        (`weights.RELEASED_HEADS`), or from `heads` / `decoder_heads` when
         given. `overrides` set other config fields (e.g. num_frames). Raises
-        `vit.checkpoint.CheckpointError` for anything it cannot load. The names
+        `weights.CheckpointError` for anything it cannot load. The names
         and the config come from `videomae.checkpoint.convert_videomae`."""
-        state, config = read_checkpoint(path, VIDEO_FORMATS)
+        state, config = read_checkpoint(path, VIDEOMAE.formats)
         state, fields = convert_videomae(state, config, path, heads=heads, decoder_heads=decoder_heads, **overrides)
         model = cls(VideoMAEConfig(**fields))
         load_state(model, state, source=str(path))

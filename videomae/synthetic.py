@@ -1,12 +1,12 @@
 """Synthetic action videos whose class is decided by MOTION, not by appearance.
 
-Why: VideoMAE's claim (Tong et al. 2022, sections 1 and 3; the seed's section
-III) is that videos are temporally redundant and that a good video model must
-reason across time. A toy dataset where one frame already tells the class
-(e.g. "red = class 3") would let a per-frame image model win and hide exactly
-what tube masking and space-time attention are for. So here every class has
-the same distribution of shapes, colours, sizes, positions and backgrounds;
-only the change from frame to frame differs:
+Why: VideoMAE's claim (Tong et al. 2022, sections 1 and 3; the course notes'
+section III) is that videos are temporally redundant and that a good video
+model must reason across time. A toy dataset where one frame already tells the
+class (e.g. "red = class 3") would let a per-frame image model win and hide
+exactly what tube masking and space-time attention are for. So here every
+class has the same distribution of shapes, colours, sizes, positions and
+backgrounds; only the change from frame to frame differs:
 
     move_left vs move_right, move_up vs move_down  (direction of translation)
     turn_cw vs turn_ccw                            (direction of rotation)

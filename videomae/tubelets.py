@@ -1,4 +1,5 @@
-"""From image patches to video tubelets (seed III.1; Tong et al. 2022, section 3.3).
+"""From image patches to video tubelets (course notes, section III.1; Tong et al.
+2022, section 3.3).
 
 ImageMAE cuts an image into 16x16 squares. VideoMAE cuts a clip into cubes that
 also span time: a tubelet of 2 frames x 16 x 16 pixels ("joint space-time cube
@@ -27,7 +28,9 @@ def patchify(video: torch.Tensor, tubelet: tuple[int, int, int]) -> torch.Tensor
     return rearrange(video, "b c (t pt) (h ph) (w pw) -> b (t h w) (pt ph pw c)", pt=pt, ph=ph, pw=pw)
 
 
-def unpatchify(tokens: torch.Tensor, tubelet: tuple[int, int, int], grid: tuple[int, int, int], channels: int = 3) -> torch.Tensor:
+def unpatchify(
+    tokens: torch.Tensor, tubelet: tuple[int, int, int], grid: tuple[int, int, int], channels: int = 3
+) -> torch.Tensor:
     """(B, N, pt*ph*pw*C) -> (B, C, T, H, W): the exact inverse of `patchify`."""
     (pt, ph, pw), (t, h, w) = tubelet, grid
     return rearrange(

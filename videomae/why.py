@@ -21,12 +21,12 @@ from dataclasses import replace
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from vit.steps import lesson_parser, torch_threads  # noqa: E402
+from vit.steps import lesson_parser, torch_threads
 
-from .synthetic import ACTIONS  # noqa: E402
-from .why_runs import Row, Setup, make_data, run_row  # noqa: E402
+from .synthetic import ACTIONS
+from .why_runs import Row, Setup, make_data, run_row
 
 ONE_THREAD = "tiny models run faster on one thread, and one thread makes every number repeatable"
 
@@ -40,7 +40,8 @@ EXPERIMENTS = [
     ("4 ratio", "video", "few", "tube", 0.75),
 ]
 
-QUICK = {"unlabelled": 40, "labels": 2, "labels_many": 3, "test": 4, "pretrain_steps": 4, "finetune_steps": 4, "batch": 4}
+QUICK = {"unlabelled": 40, "labels": 2, "labels_many": 3, "test": 4, "pretrain_steps": 4, "finetune_steps": 4,
+         "batch": 4}
 
 EXPERIMENT_NUMBERS = ("1", "2", "3", "4")
 
@@ -130,9 +131,9 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     classes = ", ".join(ACTIONS[c] for c in setup.classes)
     print(f"classes ({len(setup.classes)}): {classes}")
-    print(f"clips {setup.frames}x{setup.size}x{setup.size}, tubelets 2x{setup.patch}x{setup.patch}; models D={setup.dim} "
-          f"x {setup.depth} blocks; {setup.unlabelled} unlabelled clips, {setup.labels} or {setup.labels_many} "
-          f"labelled per class, {setup.test} per class held out; seed {args.seed}")
+    print(f"clips {setup.frames}x{setup.size}x{setup.size}, tubelets 2x{setup.patch}x{setup.patch}; models "
+          f"D={setup.dim} x {setup.depth} blocks; {setup.unlabelled} unlabelled clips, {setup.labels} or "
+          f"{setup.labels_many} labelled per class, {setup.test} per class held out; seed {args.seed}")
     data = make_data(setup, args.seed)
     print(HEADER)
     rows = []

@@ -69,7 +69,8 @@ def main(argv=None) -> int:
         data = make_data(setup, args.seed)
         encoders = {"random initialisation": build("video", setup, args.seed)}
         mae, curve = pretrain(setup, data["unlabelled"][0], "tube", 0.9, args.seed)
-        encoders[f"VideoMAE, tube 90%, {setup.pretrain_steps} steps"] = copy_encoder(mae, build("video", setup, args.seed))
+        pretrained = copy_encoder(mae, build("video", setup, args.seed))
+        encoders[f"VideoMAE, tube 90%, {setup.pretrain_steps} steps"] = pretrained
         print(f"pretraining loss, mean of the last 100 steps: {np.mean(curve[-100:]):.4f}")
         print(f"{'encoder':<36} {'labels/class':>12} {'probe test acc':>15}")
         for name, model in encoders.items():

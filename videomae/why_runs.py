@@ -62,7 +62,8 @@ class Setup:
     pretrain_steps: int = 2000  # 1000 gave the same ordering but a smaller, less steady gain (docs/05)
     pretrain_lr: float = 1.5e-3
     finetune_steps: int = 1200
-    finetune_lr: float = 3e-3  # high and held long: from scratch a tiny ViT sits on a plateau before it finds the motion
+    # high and held long: from scratch a tiny ViT sits on a plateau before it finds the motion
+    finetune_lr: float = 3e-3
     # 1.0: the plain trunc-normal(0.02) head for every row. The official fine-tuning scale
     # 0.001 also starves a from-scratch encoder of gradient (the head multiplies it): with
     # it the scratch video ViT stayed at chance for 1200 steps on one seed of two.

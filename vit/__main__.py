@@ -1,2 +1,3 @@
 from vit.lesson import main
+
 raise SystemExit(main())

@@ -1,7 +1,7 @@
-"""The transformer encoder block shared by every model in this project (seed I.3).
+"""The transformer encoder block shared by every model in this project (course notes, section I.3).
 
-    x = x + DropPath(LayerScale(Attention(LayerNorm(x))))
-    x = x + DropPath(LayerScale(MLP(LayerNorm(x))))
+    x = x + DropPath(Attention(LayerNorm(x)))
+    x = x + DropPath(MLP(LayerNorm(x)))
 
 Pre-norm (norm inside the residual branch) as in ViT (Dosovitskiy et al. 2021,
 eq. 2-3), MAE and VideoMAE. ImageMAE and VideoMAE import these classes; no other
@@ -38,7 +38,7 @@ class Attention(nn.Module):
     `attention_map(x) @ V` equal to the fused output.
     """
 
-    def __init__(self, dim: int, heads: int, bias: BiasMode = "qkv", attn_drop: float = 0.0, proj_drop: float = 0.0):
+    def __init__(self, dim: int, heads: int, bias: BiasMode = "qkv"):
         super().__init__()
         if dim % heads:
             raise ValueError(f"dim must be divisible by heads, got dim={dim}, heads={heads}")
@@ -52,9 +52,7 @@ class Attention(nn.Module):
             self.v_bias = nn.Parameter(torch.zeros(dim))
         else:
             self.q_bias = self.v_bias = None
-        self.attn_drop = attn_drop
         self.proj = nn.Linear(dim, dim)
-        self.proj_drop = nn.Dropout(proj_drop)
 
     def qkv_bias(self) -> torch.Tensor | None:
         """The (3D,) bias of the `qkv` matmul, or None. In 'qv' mode the key's
@@ -70,10 +68,9 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q, k, v = self.project_qkv(x)  # 3 x (B, h, N, d)
-        drop = self.attn_drop if self.training else 0.0
-        out = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)  # softmax(QK^T/sqrt(d)) V: (B, h, N, d)
+        out = F.scaled_dot_product_attention(q, k, v)  # softmax(QK^T/sqrt(d)) V: (B, h, N, d)
         out = rearrange(out, "b h n d -> b n (h d)")  # heads side by side: (B, N, D)
-        return self.proj_drop(self.proj(out))
+        return self.proj(out)
 
     def attention_map(self, x: torch.Tensor) -> torch.Tensor:
         """(B, N, D) -> (B, h, N, N): softmax(Q K^T / sqrt(d)), row i = how much
@@ -86,16 +83,15 @@ class Attention(nn.Module):
 class MLP(nn.Module):
     """Per-token two-layer network D -> hidden -> D with GELU (ViT eq. 3)."""
 
-    def __init__(self, dim: int, hidden: int, drop: float = 0.0):
+    def __init__(self, dim: int, hidden: int):
         super().__init__()
         self.fc1 = nn.Linear(dim, hidden)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden, dim)
-        self.drop = nn.Dropout(drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.drop(self.act(self.fc1(x)))  # (B, N, D) -> (B, N, hidden)
-        return self.drop(self.fc2(x))  # (B, N, hidden) -> (B, N, D)
+        x = self.act(self.fc1(x))  # (B, N, D) -> (B, N, hidden)
+        return self.fc2(x)  # (B, N, hidden) -> (B, N, D)
 
 
 class DropPath(nn.Module):
@@ -117,18 +113,6 @@ class DropPath(nn.Module):
         return f"p={self.p}"
 
 
-class LayerScale(nn.Module):
-    """Per-channel learnable scale of a residual branch (CaiT, Touvron et al. 2021),
-    started small so a deep network begins close to the identity."""
-
-    def __init__(self, dim: int, init: float):
-        super().__init__()
-        self.gamma = nn.Parameter(torch.full((dim,), init))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.gamma
-
-
 class Block(nn.Module):
     """One pre-norm encoder block: attention, then MLP, each in a residual branch."""
 
@@ -140,21 +124,17 @@ class Block(nn.Module):
         bias: BiasMode = "qkv",
         drop_path: float = 0.0,
         eps: float = 1e-6,
-        layer_scale: float | None = None,
-        drop: float = 0.0,
     ):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=eps)
-        self.attn = Attention(dim, heads, bias, proj_drop=drop)
-        self.ls1 = LayerScale(dim, layer_scale) if layer_scale else nn.Identity()
+        self.attn = Attention(dim, heads, bias)
         self.norm2 = nn.LayerNorm(dim, eps=eps)
-        self.mlp = MLP(dim, int(dim * mlp_ratio), drop)
-        self.ls2 = LayerScale(dim, layer_scale) if layer_scale else nn.Identity()
+        self.mlp = MLP(dim, int(dim * mlp_ratio))
         self.drop_path = DropPath(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop_path(self.ls1(self.attn(self.norm1(x))))  # tokens exchange information: (B, N, D)
-        x = x + self.drop_path(self.ls2(self.mlp(self.norm2(x))))  # each token on its own: (B, N, D)
+        x = x + self.drop_path(self.attn(self.norm1(x)))  # tokens exchange information: (B, N, D)
+        x = x + self.drop_path(self.mlp(self.norm2(x)))  # each token on its own: (B, N, D)
         return x
 
     def attention_map(self, x: torch.Tensor) -> torch.Tensor:
@@ -188,4 +168,4 @@ def init_patch_proj(conv: nn.Module) -> None:
     nn.init.zeros_(conv.bias)
 
 
-__all__ = ["Attention", "MLP", "DropPath", "LayerScale", "Block", "build_blocks", "init_weights", "init_patch_proj"]
+__all__ = ["MLP", "Attention", "Block", "DropPath", "build_blocks", "init_patch_proj", "init_weights"]

@@ -11,17 +11,30 @@ import math
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-import torch  # noqa: E402
-from einops import rearrange  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
-from torch.nn import functional as F  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
+from einops import rearrange
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter
+from torch.nn import functional as F
 
 
-def _save(fig, path) -> None:
-    fig.savefig(path, dpi=80)
+def save_figure(fig, path, dpi: int = 80, palette: bool = False) -> None:
+    """Save and close `fig`, the one way every lesson writes a figure. `palette`: a
+    256-colour PNG (the MAE lessons' untrained-decoder noise makes full-colour files
+    of several hundred KB; a palette keeps the docs' figures small)."""
+    if not palette:
+        fig.savefig(path, dpi=dpi)
+        plt.close(fig)
+        return
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    fig.savefig(buffer, dpi=dpi, format="png")
     plt.close(fig)
+    Image.open(buffer).convert("RGB").quantize(colors=256).save(path, optimize=True)
 
 
 def patch_grid(photo: torch.Tensor, patch: int, path) -> None:
@@ -43,7 +56,7 @@ def patch_grid(photo: torch.Tensor, patch: int, path) -> None:
     axes[1].set_xticks(centres, ticks), axes[1].set_yticks(centres, ticks)
     axes[1].set_xlabel("patch column"), axes[1].set_ylabel("patch row")
     axes[1].set_title("the same patches as tokens, numbered row by row")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def cls_attention_rows(images, maps, odd_cells, titles, path, where: str) -> None:
@@ -76,7 +89,7 @@ def cls_attention_rows(images, maps, odd_cells, titles, path, where: str) -> Non
     axes[-1, 1].set_xlabel("patch column"), axes[-1, 1].set_ylabel("patch row")
     fig.suptitle(f"[class] token's attention to each patch, {where}\n"
                  "red box: the odd square; dashed lines: the quarters", fontsize=10)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def cls_attention_photo(image, maps, path, block: str, title: str) -> None:
@@ -97,7 +110,7 @@ def cls_attention_photo(image, maps, path, block: str, title: str) -> None:
         ax.axis("off")
     fig.suptitle(f"{title}: [class] token's attention to the patches ({block}, own scale per panel)",
                  fontsize=10)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def position_similarity(tables: dict[str, torch.Tensor], grid: int, path) -> None:
@@ -123,21 +136,29 @@ def position_similarity(tables: dict[str, torch.Tensor], grid: int, path) -> Non
         ax.set_title(title, fontsize=10)
     fig.suptitle(f"position embeddings: tile (i, j) = similarity of patch (i, j) to each of the {grid}x{grid} patches "
                  "(own colour scale per panel)", fontsize=10)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
-def loss_curve(losses: list[float], path, title: str, marks: dict[str, float] | None = None) -> None:
-    """Training loss per step on a log scale (the late, small losses stay visible);
+def loss_curve(losses: list[float], path, title: str, ylabel: str, marks: dict[str, float] | None = None,
+               smooth: int = 20, palette: bool = False) -> None:
+    """Training loss per step on a log axis (the early fall and the late, small gains
+    both show), the one loss figure of every lesson. With `smooth` or more steps, a
+    running mean of the last `smooth` steps is drawn over the noisy per-step loss;
     marks: label -> a loss level drawn as a dotted line (e.g. chance)."""
     fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
-    ax.plot(range(1, len(losses) + 1), losses, lw=1, label="loss of each step's batch")
+    steps = range(1, len(losses) + 1)
+    smoothed = smooth and len(losses) >= smooth
+    ax.plot(steps, losses, lw=0.8 if smoothed else 1, alpha=0.5 if smoothed else 1, label="loss of each step's batch")
+    if smoothed:
+        mean = [sum(losses[i - smooth:i]) / smooth for i in range(smooth, len(losses) + 1)]
+        ax.plot(range(smooth, len(losses) + 1), mean, lw=1.6, label=f"mean of the last {smooth} steps")
     for k, (label, level) in enumerate((marks or {}).items()):
-        ax.axhline(level, color=f"C{k + 1}", ls=":", lw=1.2, label=f"{label} ({level:.2f})")
+        ax.axhline(level, color=f"C{k + 2}", ls=":", lw=1.2, label=f"{label} ({level:.2f})")
     ax.legend(fontsize=8)
-    ax.set_yscale("log")
-    ax.set_xlabel("training step"), ax.set_ylabel("cross-entropy loss (log scale)")
+    log_loss_axis(ax, losses + list((marks or {}).values()))  # log scale, starting at a labelled value
+    ax.set_xlabel("training step"), ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10), ax.grid(alpha=0.3, which="both")
-    _save(fig, path)
+    save_figure(fig, path, palette=palette)
 
 
 def log_loss_axis(ax, losses: list[float]) -> None:

@@ -19,8 +19,9 @@ from matplotlib import cbook
 from PIL import Image
 from torch.nn import functional as F
 
+from weights import CheckpointError
+
 from . import figures
-from .checkpoint import CheckpointError
 from .model import ViT, ViTConfig, vit_small
 from .patches import linear_from_conv, patchify
 from .pos_embed import sincos_2d
@@ -212,6 +213,7 @@ def toy_task(steps: int, seed: int, out) -> None:
         print(f"  {title:<44} {near:>10.2f} {same:>13.2f} {other:>14.2f}")
     figures.position_similarity(tables, grid, out / "position_similarity.png")
     figures.loss_curve(losses, out / "loss.png", f"tiny ViT on the odd-square task, seed {seed}",
+                       "cross-entropy loss (log scale)",
                        {f"chance: ln {n_cls}": math.log(n_cls), "colour known, quarter guessed: ln 4": math.log(4)})
 
 
@@ -234,7 +236,8 @@ def attention_report(maps, images, labels, preds, odd, out) -> None:
         print(f"    {name:<6} block {k + 1}, head {h + 1}: {mean[k, h]:.3f}")
         rows.append(int((labels // q == c).nonzero()[0]))  # the first held-out image of this colour
         blocks.append(k)
-    titles = [f"block {k + 1} of {len(maps)}\ntrue: {class_name(int(labels[i]))}\npredicted: {class_name(int(preds[i]))}"
+    titles = [f"block {k + 1} of {len(maps)}\ntrue: {class_name(int(labels[i]))}\n"
+              f"predicted: {class_name(int(preds[i]))}"
               for i, k in zip(rows, blocks)]
     figures.cls_attention_rows((images[rows] * STD + MEAN).clamp(0, 1), maps[blocks, rows], odd[rows], titles,
                                out / "attention_cls.png", "each row from the block whose head looks most at squares "

@@ -1,4 +1,4 @@
-"""The Vision Transformer classifier (seed I.1-I.4; Dosovitskiy et al. 2021).
+"""The Vision Transformer classifier (course notes, sections I.1-I.4; Dosovitskiy et al. 2021).
 
     image (B, 3, 224, 224)
       -> 196 patch tokens of D            PatchEmbed                 (I.1, I.2)
@@ -10,40 +10,17 @@ The encoder exposes its steps as methods (`embed_patches`, `prepend_cls`,
 `forward_blocks`) so the MAE can call them on the visible patches only instead
 of reaching into the model's internals.
 """
-from dataclasses import dataclass
-from typing import Literal
-
 import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from weights import load_state, read_checkpoint
+
 from .blocks import build_blocks, init_patch_proj, init_weights
-from .checkpoint import VIT_FORMATS, convert_vit, load_state, read_checkpoint
+from .checkpoint import IMAGE_VIT, convert_vit
+from .config import ViTConfig
 from .patches import PatchEmbed
 from .pos_embed import sincos_2d
-
-
-@dataclass
-class ViTConfig:
-    image_size: int = 224  # the ImageNet resolution every released ViT was trained at
-    patch_size: int = 16  # 224/16 = 14x14 = 196 tokens: "an image is worth 16x16 words"
-    in_chans: int = 3  # RGB
-    num_classes: int = 1000  # ImageNet-1k head; 0 = no head (features only)
-    dim: int = 768  # token width D (ViT-B)
-    depth: int = 12  # number of blocks (ViT-B)
-    heads: int = 12  # head dim 64 in every standard size
-    mlp_ratio: float = 4.0  # MLP hidden = 4*D, as in the original Transformer
-    qkv_bias: bool = True  # ViT / timm / MAE use a bias on query, key and value
-    pool: Literal["cls", "mean"] = "cls"  # classify from the cls token (ViT) or the mean of patch tokens (MAE fine-tune)
-    pos_embed: Literal["learned", "sincos"] = "learned"  # ViT learns it; MAE uses a fixed 2-D sin-cos table
-    layer_norm_eps: float = 1e-6  # timm / official value (transformers writes 1e-12 in its configs)
-    layer_scale: float | None = None  # None = off (no released ViT-S/B uses it)
-    drop_path: float = 0.0  # stochastic depth at the last block; 0.1 is the usual fine-tuning value
-    head_dropout: float = 0.0  # dropout before the head
-
-    @property
-    def grid(self) -> tuple[int, int]:
-        return (self.image_size // self.patch_size, self.image_size // self.patch_size)
 
 
 class ViT(nn.Module):
@@ -61,7 +38,7 @@ class ViT(nn.Module):
             self.register_buffer("pos_embed", sincos_2d(cfg.dim, cfg.grid, cls_token=True), persistent=False)
         self.blocks = build_blocks(
             cfg.depth, cfg.dim, cfg.heads, cfg.drop_path, mlp_ratio=cfg.mlp_ratio,
-            bias="qkv" if cfg.qkv_bias else "none", eps=cfg.layer_norm_eps, layer_scale=cfg.layer_scale,
+            bias="qkv" if cfg.qkv_bias else "none", eps=cfg.layer_norm_eps,
         )
         # cls pooling normalises every token then takes [cls]; mean pooling
         # averages the raw tokens then normalises the average (timm's fc_norm).
@@ -83,7 +60,8 @@ class ViT(nn.Module):
         """(B, C, H, W) -> (B, N, D) patch tokens with their positions added (no cls)."""
         expected = (self.cfg.in_chans, self.cfg.image_size, self.cfg.image_size)
         if tuple(images.shape[1:]) != expected:
-            raise ValueError(f"expected images of shape (B, {', '.join(map(str, expected))}), found {tuple(images.shape)}")
+            raise ValueError(
+                f"expected images of shape (B, {', '.join(map(str, expected))}), found {tuple(images.shape)}")
         return self.patch_embed(images) + self.pos_embed[:, 1:]  # (B, N, D)
 
     def prepend_cls(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -138,11 +116,11 @@ class ViT(nn.Module):
         file's replaces the head; `image_size` other than the file's resizes the
         learned position table (bicubic, cls row kept). `heads`: the head count,
         for files that do not store it (timm and official `.pth`) and whose width
-        is not a released model's (`vit.checkpoint.RELEASED_HEADS`). `overrides`
+        is not a released model's (`weights.RELEASED_HEADS`). `overrides`
         set other config fields (e.g. drop_path=0.1). Raises
-        `vit.checkpoint.CheckpointError` for anything that is not a ViT checkpoint.
+        `weights.CheckpointError` for anything that is not a ViT checkpoint.
         The names and the config come from `vit.checkpoint.convert_vit`."""
-        state, config = read_checkpoint(path, VIT_FORMATS)
+        state, config = read_checkpoint(path, IMAGE_VIT.formats)
         state, fields = convert_vit(state, config, path, heads=heads, num_classes=num_classes,
                                     image_size=image_size, **overrides)
         model = cls(ViTConfig(**fields))

@@ -1,4 +1,5 @@
-"""Cut an image into patches, and embed each patch as one token (seed I.1-I.2).
+"""Cut an image into patches, and embed each patch as one token (course notes,
+sections I.1-I.2).
 
 A 224x224 image cut into 16x16 patches gives a 14x14 grid = 196 patches; each
 patch, flattened, is a vector of 16*16*3 = 768 numbers: a "word" of the image.
@@ -28,7 +29,9 @@ def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
 def unpatchify(patches: torch.Tensor, patch_size: int, grid: tuple[int, int], channels: int = 3) -> torch.Tensor:
     """(B, N, p*p*C) -> (B, C, H, W): the exact inverse of `patchify`."""
     h, w = grid
-    return rearrange(patches, "b (h w) (ph pw c) -> b c (h ph) (w pw)", h=h, w=w, ph=patch_size, pw=patch_size, c=channels)
+    return rearrange(
+        patches, "b (h w) (ph pw c) -> b c (h ph) (w pw)", h=h, w=w, ph=patch_size, pw=patch_size, c=channels
+    )
 
 
 class PatchEmbed(nn.Module):

@@ -1,4 +1,5 @@
-"""Position embeddings: how a set of tokens learns where each patch was (seed I.2).
+"""Position embeddings: how a set of tokens learns where each patch was
+(course notes, section I.2).
 
 Attention is permutation-invariant: shuffle the tokens and every output is
 shuffled the same way. So each token gets a vector that encodes its position,
@@ -65,7 +66,7 @@ def resize_pos_embed(pos_embed: torch.Tensor, new_grid: tuple[int, int], num_pre
     every released ViT); used when fine-tuning at another image size.
     """
     prefix, grid_tokens = pos_embed[:, :num_prefix], pos_embed[:, num_prefix:]
-    old = int(round(grid_tokens.shape[1] ** 0.5))
+    old = round(grid_tokens.shape[1] ** 0.5)
     if old * old != grid_tokens.shape[1]:
         raise ValueError(f"cannot resize a position table of {grid_tokens.shape[1]} patch rows: not a square grid")
     img = rearrange(grid_tokens, "1 (h w) d -> 1 d h w", h=old)  # (1, D, h, w)

@@ -23,7 +23,7 @@ def print_step(what: str, shape, meaning: str) -> None:
     """Print one step: `what` was computed, its `shape` (a tensor, a torch.Size or a
     tuple) and what that shape means."""
     shape = tuple(getattr(shape, "shape", shape))  # a tensor prints its shape, not its values
-    print(f"  {what:<36} {str(shape):<18} {meaning}")
+    print(f"  {what:<36} {shape!s:<18} {meaning}")
 
 
 def print_time(what: str, seconds: float) -> None:
