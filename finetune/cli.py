@@ -3,7 +3,9 @@
 Every module named in COMMANDS defines `add_parser(subparsers)`, which adds its
 subcommand with its own --help text and sets `func(args) -> exit code`. Adding a
 command is one line here; modules are imported only when the CLI runs, so
-`import finetune` stays light.
+`import finetune` stays light. A command parses its arguments, calls the library
+(the same functions as `from finetune import train, ...`) and prints the result;
+the arguments several commands share are spelled once, below (`add_run_arguments`).
 
 How a command ends (`main`'s exit status):
 
@@ -25,9 +27,9 @@ import importlib
 import os
 import sys
 import traceback
-from pathlib import Path
 
 from finetune.errors import UserError
+from finetune.run_folder import RunFolder
 
 COMMANDS = ["make_toy_data", "check_data", "extract_frames", "train", "predict", "report", "ensemble", "ablate",
             "export", "demo"]  # modules of finetune.commands
@@ -37,7 +39,7 @@ USAGE_ERROR, INTERRUPTED, BUG = 2, 130, 1
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that mean "the user gave us something wrong", not "this program is wrong"."""
-    from vit.checkpoint import CheckpointError  # imports torch: only when an error is being sorted
+    from weights import CheckpointError  # imports torch: only when an error is being sorted
 
     return (UserError, CheckpointError, FileNotFoundError, NotADirectoryError, IsADirectoryError, FileExistsError,
             PermissionError)
@@ -89,11 +91,9 @@ def print_error(err: BaseException, file=None) -> None:
 
 
 def _interrupted_note(args: argparse.Namespace) -> str:
-    from finetune.training.checkpoint import CHECKPOINT
-
     command = getattr(args, "command", None)
     if command == "train" and getattr(args, "out", None):
-        ckpt = Path(args.out) / CHECKPOINT
+        ckpt = RunFolder(args.out).checkpoint
         if ckpt.exists():
             return (f"interrupted; the last checkpoint stays in {ckpt}: continue with the same command "
                     "plus --resume")
@@ -114,7 +114,7 @@ def run_command(func, args: argparse.Namespace) -> int:
             traceback.print_exc()
         print(_interrupted_note(args), file=sys.stderr, flush=True)
         return INTERRUPTED
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - every error is sorted here: the user's mistake, or a bug (traceback)
         if isinstance(err, user_errors()):
             if debug:
                 traceback.print_exc()

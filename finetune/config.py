@@ -1,10 +1,10 @@
-"""One training config and the seed's experiments as named presets (seed IV.3).
+"""One training config and the course notes' experiments as named presets (course notes IV.3).
 
 `TrainConfig` holds every knob of a fine-tuning run; each field says why it has
-its value. The presets are the rows of the seed's incremental ablation
+its value. The presets are the rows of the course notes' incremental ablation
 (IV.3.1), each one adding a single idea to the previous row:
 
-    exp1   VideoMAE-B (K400 weights), vanilla              -> 81.76% in the seed
+    exp1   VideoMAE-B (K400 weights), vanilla              -> 81.76% in the course notes
     exp2   + the same crop/flip on every frame              -> 83.73%
     exp3   + Mixup alpha 0.8, alone (no label smoothing)    -> 84.31%
     exp4   + two stages (stage 1: exp3's Mixup; stage 2: the
@@ -15,14 +15,14 @@ its value. The presets are the rows of the seed's incremental ablation
     vit-s-frames / vit-b-frames  the organizers' per-frame image ViT (IV.1-2)
 
 Label smoothing enters with Exp 4's second stage (`stage2_smoothing`), as in the
-seed's table, so each row adds one idea. The official VideoMAE recipe uses
+course notes' table, so each row adds one idea. The official VideoMAE recipe uses
 label smoothing 0.1 together with Mixup; `--set label_smoothing=0.1` adds it to
 stage 1 of any preset.
 
 Evaluation follows the official VideoMAE fine-tuning (`--short_side_size 224` in
 MCG-NJU/VideoMAE `run_class_finetuning.py`): the short side is resized to 224
 and the crops (1 centre, or 3 along the long side for TTA) are cut at 224. The
-seed's best run used the ImageNet habit, short side 256 then crop 224:
+course notes' best run used the ImageNet habit, short side 256 then crop 224:
 `--set resize=256` reproduces that.
 
 Any field can be overridden: `--set epochs=3 lr=1e-4` (see `apply_overrides`).
@@ -30,7 +30,6 @@ The config is printed at the start of a run and saved as RUN/config.json.
 """
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
 
 from finetune.errors import ConfigError
 
@@ -39,16 +38,19 @@ from finetune.errors import ConfigError
 class TrainConfig:
     # -- model ---------------------------------------------------------------
     model: str = "videovit_base"  # videovit_base | tiny (CPU demo) | vit_s_frames | vit_b_frames | vit_tiny_frames
-    num_frames: int = 16  # VideoMAE was pretrained on 16 frames; 8 is ~2x faster but -2.5 points (seed IV.3.3)
+    num_frames: int = 16  # VideoMAE was pretrained on 16 frames; 8 is ~2x faster but -2.5 points
+    #   (course notes IV.3.3)
     pos_table_frames: int = 0  # 0: position table for num_frames; 16 with 8 frames: each token gets the row of
     #   the time it covers in a 16-frame clip (a test of the 8-frame gap, docs/03_videomae.md)
     image_size: int = 224  # the K400 checkpoints' resolution: 14x14 patches per frame
     resize: int = 224  # eval: short side -> 224, then crop 224 (official VideoMAE `--short_side_size 224`: the K400
-    #   weights were tested so); the seed used 256 -> 224 (ImageNet habit, 12% zoom): `--set resize=256`
+    #   weights were tested so); the course notes used 256 -> 224 (ImageNet habit, 12% zoom): `--set resize=256`
     drop_path: float = 0.1  # stochastic depth: the official fine-tuning value for ViT-B
     head_dropout: float = 0.0  # official 0.0 on K400; 0.5 on tiny UCF101, not needed with Mixup here
-    grad_checkpointing: bool = False  # recompute activations in backward (~1/3 more compute); batch 8 at 16x224 fits 16 GB without it (docs/04_project71.md)
-    compile: bool = False  # torch.compile the model (after DDP wraps it); unmeasured on GPU here (no gain on a CPU forward, docs/benchmarks.md)
+    grad_checkpointing: bool = False  # recompute activations in backward (~1/3 more compute); batch 8 at 16x224
+    #   fits 16 GB without it (docs/04_project71.md)
+    compile: bool = False  # torch.compile the model (after DDP wraps it); unmeasured on GPU here (no gain on a CPU
+    #   forward, docs/benchmarks.md)
     # -- data ----------------------------------------------------------------
     val_fraction: float = 0.1  # 10% of the source videos held out (grouped: clips of one video stay together)
     aug: bool = True  # consistent spatial aug: one random crop + flip for all frames of a clip (Exp 2)
@@ -57,13 +59,13 @@ class TrainConfig:
     mean_std: str = "imagenet"  # imagenet for VideoMAE checkpoints; "half" (0.5/0.5) for the organizers' ViT
     num_workers: int = -1  # data loading processes; -1 = the cores this process has, minus one, at most 8
     # -- optimisation (official VideoMAE fine-tuning recipe, MCG-NJU/VideoMAE) -
-    epochs: int = 20  # the seed's ablation budget (IV.3.1); exp4-30ep uses 30
+    epochs: int = 20  # the course notes' ablation budget (IV.3.1); exp4-30ep uses 30
     batch_size: int = 8  # clips per GPU per micro-batch: ViT-B 16x224 in 16-bit fits a 16 GB T4 (docs/04_project71.md)
     accum_steps: int = 4  # 8 x 4 = 32 clips per optimizer step, as the organizers' 16 x 4 halved for video
     blr: float = 5e-4  # base lr per 256 clips; lr = blr x total_batch / 256 (official linear scaling rule)
     lr: float = 0.0  # absolute peak lr; 0 = derive it from blr
     min_lr: float = 1e-6  # the cosine's floor (official)
-    warmup_epochs: float = 2.0  # official 5 of 35-100 epochs; 2 of the seed's 20 keeps the same share of the run
+    warmup_epochs: float = 2.0  # official 5 of 35-100 epochs; 2 of the course notes' 20 keep the same share
     weight_decay: float = 0.05  # official; never applied to norms, biases or position / cls tokens
     layer_decay: float = 0.75  # lr x 0.75^(depth+1-layer): lower layers keep their K400 features
     head_lr_mult: float = 1.0  # extra factor on the head's lr (the organizers' ViT uses 5e-4 / 1e-4 = 5)
@@ -71,8 +73,8 @@ class TrainConfig:
     clip_grad: float = 0.0  # 0 = off (official); set e.g. 5.0 if fp16 runs diverge
     # -- regularisation: Exp 3 / Exp 4 ---------------------------------------
     mixup: float = 0.0  # Mixup alpha; 0.8 from Exp 3 on (official value); 0 = off
-    cutmix: float = 0.0  # CutMix alpha; the official recipe adds 1.0, the seed used Mixup only
-    label_smoothing: float = 0.0  # stage 1; 0 in every preset: the seed brings smoothing in with Exp 4's stage 2
+    cutmix: float = 0.0  # CutMix alpha; the official recipe adds 1.0, the course notes used Mixup only
+    label_smoothing: float = 0.0  # stage 1; 0 in every preset: the course notes bring it in with Exp 4's stage 2
     #   (the official recipe uses 0.1 together with Mixup: --set label_smoothing=0.1)
     stage2_epochs: int = 0  # Exp 4: the last epochs without Mixup, label smoothing only, at a very low lr
     stage2_lr: float = 5e-6  # "very low LR" of the second stage, constant, before layer decay
@@ -94,7 +96,7 @@ class TrainConfig:
         return self.epochs - self.stage2_epochs
 
 
-# each row = the previous row + one idea (the seed's incremental table)
+# each row = the previous row + one idea (the course notes' incremental table)
 _EXP1 = TrainConfig(aug=False)
 _EXP2 = replace(_EXP1, aug=True)
 _EXP3 = replace(_EXP2, mixup=0.8)
@@ -117,7 +119,7 @@ PRESETS: dict[str, TrainConfig] = {
         lr=1e-4, head_lr_mult=5.0, layer_decay=1.0, drop_path=0.0, warmup_epochs=1.0, resize=224, aug_scale=(0.8, 1.0),
     ),
 }
-ABLATION = ["exp1", "exp2", "exp3", "exp4"]  # the seed's table, in order
+ABLATION = ["exp1", "exp2", "exp3", "exp4"]  # the course notes' table, in order
 VIEWS = {"center": 1, "tta3": 3, "tta6": 6}  # eval mode -> views per clip
 
 
@@ -168,6 +170,17 @@ def apply_overrides(cfg: TrainConfig, pairs: list[str]) -> TrainConfig:
     return replace(cfg, **changes)
 
 
+def as_overrides(fields: dict) -> list[str]:
+    """`{"epochs": 30, "aug_scale": (0.8, 1.0)}` -> `["epochs=30", "aug_scale=0.8,1.0"]`: Python values as the
+    `--set` text `apply_overrides` reads, so the API's field shortcuts are checked exactly as the command line's."""
+    def text(value) -> str:
+        if isinstance(value, (tuple, list)):
+            return ",".join(str(v) for v in value)
+        return json.dumps(value) if isinstance(value, dict) else str(value)
+
+    return [f"{name}={text(value)}" for name, value in fields.items()]
+
+
 def get_preset(name: str) -> TrainConfig:
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; expected one of: {', '.join(PRESETS)}")
@@ -209,10 +222,3 @@ def describe(cfg: TrainConfig, preset: str = "") -> str:
     lines += [f"  {f.name:<22} = {getattr(cfg, f.name)!r}" for f in fields(cfg)]
     return "\n".join(lines)
 
-
-def save(cfg: TrainConfig, path: Path) -> None:
-    Path(path).write_text(json.dumps(to_dict(cfg), indent=2))
-
-
-def load(path: Path) -> TrainConfig:
-    return from_dict(json.loads(Path(path).read_text()))

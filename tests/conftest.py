@@ -16,7 +16,7 @@ def one_thread():
 def toy_dataset(tmp_path_factory):
     """A factory: `toy_dataset(classes=3, clips_per_class=6, ...)` writes the synthetic action clips in the
     competition's layout into a fresh temporary folder and returns its path (finetune's make-toy-data)."""
-    from finetune.commands.make_toy_data import write_toy_dataset
+    from finetune.toy import write_toy_dataset
 
     def make(**kwargs):
         return write_toy_dataset(tmp_path_factory.mktemp("toy") / "data", **kwargs)

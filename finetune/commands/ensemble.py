@@ -15,22 +15,7 @@ ensemble is printed (`ablate` adds that row to its table).
 """
 from pathlib import Path
 
-from finetune.training.probs import accuracy, ensemble, read_probs, write_probs, write_submission
-
-
-def run_ensemble(prob_files: list, out, weights=None, save_probs: bool = False) -> dict:
-    files = [read_probs(p) for p in prob_files]
-    mean = ensemble(files, weights)
-    result = {"submission": str(write_submission(out, mean["classes"], mean["ids"], mean["probs"])),
-              "rows": len(mean["ids"]), "weights": mean["weights"]}
-    if save_probs:
-        extra = {k: mean[k] for k in ("labels", "weights", "members") if k in mean}
-        result["probs"] = str(write_probs(Path(out).with_suffix(".probs.json"), mean["classes"], mean["ids"],
-                                          mean["probs"], **extra))
-    if "labels" in mean:  # validation predictions: score the members and the ensemble on the same clips
-        result["member_acc"] = [accuracy(f["probs"], f["labels"]) for f in files]
-        result["accuracy"] = accuracy(mean["probs"], mean["labels"])
-    return result
+from finetune.prediction import ensemble
 
 
 def add_parser(subparsers) -> None:
@@ -46,7 +31,7 @@ def add_parser(subparsers) -> None:
 
 
 def _run(args) -> int:
-    r = run_ensemble(args.probs, args.out, args.weights, args.save_probs)
+    r = ensemble(args.probs, args.out, args.weights, args.save_probs)
     weights = ", ".join(f"{w:.3g}" for w in r["weights"])
     print(f"wrote {r['rows']} rows to {r['submission']} (mean of {len(args.probs)} files, weights {weights})"
           + (f"; averaged probabilities in {r['probs']}" if "probs" in r else ""))

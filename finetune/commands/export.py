@@ -17,75 +17,10 @@ refused. transformers takes clips as (B, T, C, H, W); this package uses
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from finetune import config as C
-from finetune.errors import RunError
-
-DESCRIPTION = __doc__.split("\n\n")[0]
-
-
-def export(run, out) -> dict:
-    """Write RUN's model into OUT as a transformers folder; returns what was written."""
-    from videomae import VideoViT
-    from finetune.training.checkpoint import load_checkpoint
-    from finetune.training.loaders import mean_std
-    from finetune.training.models import model_from_checkpoint
-
-    run, out = Path(run), Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise RunError(f"{out} exists and is not empty: expected a new folder for the exported model")
-    ckpt = load_checkpoint(run)  # a RunError naming the file if RUN is not a finished or running train folder
-    cfg, classes = C.from_dict(ckpt["config"]), list(ckpt["classes"])
-    model = model_from_checkpoint(ckpt)
-    if not isinstance(model, VideoViT):
-        raise RunError(f"{run} holds a per-frame ViT ({cfg.model}); export writes transformers' "
-                       "VideoMAEForVideoClassification, which only a VideoMAE run (model=videovit_base / tiny) fits")
-    table = model.cfg.pos_table_frames
-    if table and table != model.cfg.num_frames:
-        raise RunError(f"{run} samples its position table from {table} frames for {model.cfg.num_frames}-frame "
-                       "clips; transformers' VideoMAE builds the table for num_frames only, so the exported model "
-                       "would not give this run's predictions. Train with pos_table_frames unset to export.")
-    model.save_pretrained(out, labels=classes)
-    mean, std = mean_std(cfg)
-    processor = {
-        "image_processor_type": "VideoMAEImageProcessor",
-        "do_resize": True, "size": {"shortest_edge": cfg.resize},        # short side of every frame -> cfg.resize
-        "do_center_crop": True, "crop_size": {"height": cfg.image_size, "width": cfg.image_size},
-        "do_rescale": True, "rescale_factor": 1 / 255,                    # uint8 -> [0, 1]
-        "do_normalize": True, "image_mean": list(mean), "image_std": list(std),
-        "resample": 2,                                                    # bilinear, as the training pipeline
-    }
-    (out / "preprocessor_config.json").write_text(json.dumps(processor, indent=2))
-    summary = json.loads((run / "summary.json").read_text()) if (run / "summary.json").is_file() else {}
-    (out / "README.md").write_text(model_card(run, cfg, classes, summary))
-    return {"out": str(out), "classes": len(classes), "num_frames": model.cfg.num_frames,
-            "image_size": model.cfg.image_size, "val_acc": summary.get("val_acc")}
-
-
-def model_card(run: Path, cfg, classes: list[str], summary: dict) -> str:
-    acc = summary.get("tta_acc") or summary.get("val_acc")
-    score = f"{100 * acc:.2f}% on its validation split ({cfg.tta} views)" if acc is not None else "not evaluated yet"
-    return f"""# VideoMAE action classifier ({len(classes)} classes)
-
-Fine-tuned with `python -m finetune train` (preset `{summary.get('preset', '?')}`, run `{run.name}`), from
-VideoMAE (Tong et al. 2022). Validation accuracy: {score}.
-
-Input: {cfg.num_frames} frames sampled uniformly over the clip, short side resized to {cfg.resize}, centre crop
-{cfg.image_size}x{cfg.image_size}, normalised with the mean/std in `preprocessor_config.json`.
-
-```python
-import torch
-from transformers import VideoMAEForVideoClassification
-model = VideoMAEForVideoClassification.from_pretrained("<this folder>").eval()
-video = torch.rand(1, {cfg.num_frames}, 3, {cfg.image_size}, {cfg.image_size})  # (B, T, C, H, W), normalised
-label = model.config.id2label[int(model(pixel_values=video).logits.argmax(-1))]
-```
-
-Classes, in head order: {", ".join(classes)}.
-"""
+from finetune.hf_export import export
 
 
 def _add_arguments(p) -> None:

@@ -10,8 +10,7 @@ another copy of the data: `--data`). A run finished before val_probs.json
 existed gets it from `train --data DATA --out RUN --resume`, which only
 evaluates a finished run again. The analysis: finetune/training/report.py.
 """
-from finetune.data.layout import find_data_root
-from finetune.training.report import write_report
+from finetune.prediction import report
 
 
 def add_parser(subparsers) -> None:
@@ -25,8 +24,7 @@ def add_parser(subparsers) -> None:
 
 
 def _run(args) -> int:
-    data = find_data_root(args.data) if args.data else None  # a wrong --data is an error, not a missing figure
-    written = write_report(args.run, data, max(args.worst, 1), max(args.frames, 1))
+    written = report(args.run, args.data, args.worst, args.frames)
     figures = [str(written[k]) for k in ("confusion", "worst") if k in written]
     print(f"wrote {written['report']}, {written['csv']}" + "".join(f", {f}" for f in figures))
     return 0

@@ -24,7 +24,8 @@ from finetune.data.transforms import normalize, views_of
 
 
 def collate_eval(samples: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """[(region (K, 3, T, h_i, w_i) uint8 or None, key), ...] -> (regions padded to (B, K, 3, T, H, W), sizes (B, 2), keys).
+    """[(region (K, 3, T, h_i, w_i) uint8 or None, key), ...]
+    -> (regions padded to (B, K, 3, T, H, W), sizes (B, 2), keys).
 
     A sample whose region is None (a clip with no readable frame) is left out; the
     caller sees it missing from `keys`.

@@ -8,7 +8,7 @@ cutting the TTA views) happens on the GPU after the copy (finetune.data.batch).
 
 Modes
 - train=True: a random crop/flip/colour decision per clip, jittered indices;
-  returns (video uint8 (3, T, size, size), label). With aug=None (the seed's
+  returns (video uint8 (3, T, size, size), label). With aug=None (the course notes'
   Exp 1, "vanilla"): the evaluation transform instead, nothing random.
 - train=False: resize the short side, then (region uint8 (K, 3, T, h, w), label_or_id):
   for K temporal clips, the part of the frame the `views` crops cover
@@ -49,10 +49,10 @@ from finetune.data.transforms import AugConfig, eval_region, train_transform
 @dataclass
 class VideoClipDataset(Dataset):
     clips: list[Clip]
-    num_frames: int = 16                 # VideoMAE K400 weights were trained on 16 frames (seed IV.3.3)
+    num_frames: int = 16                 # VideoMAE K400 weights were trained on 16 frames (course notes IV.3.3)
     size: int = 224                      # the checkpoints' input size: 14x14 patches of 16 px
     train: bool = True
-    aug: AugConfig | None = field(default_factory=AugConfig)  # train: None = no augmentation (the seed's Exp 1)
+    aug: AugConfig | None = field(default_factory=AugConfig)  # train: None = no augmentation (the course notes' Exp 1)
     views: int | str = 1                 # eval only: 1, 2, 3, 6 or 'tta6'
     temporal_clips: int = 1              # eval only: K clips at offsets (k + 0.5) / K
     short_side: int = 224                # eval resize before the crops (official VideoMAE `--short_side_size`)
@@ -122,7 +122,7 @@ class VideoClipDataset(Dataset):
 
     def _train_sample(self, i: int, epoch: int | None) -> torch.Tensor:
         n = self.length(i)
-        if self.aug is None:  # the seed's Exp 1: the deterministic evaluation transform, centre frames and crop
+        if self.aug is None:  # the course notes' Exp 1: the deterministic evaluation transform, centre frames and crop
             idx = sample_indices(n, self.num_frames, False)
             return eval_region(self._read(i, idx), self.size, self.short_side, 1)      # (3, T, S, S) uint8
         rng = self._rng(i, epoch)
@@ -133,7 +133,8 @@ class VideoClipDataset(Dataset):
         clip = self.clips[i]
         try:
             n = self.length(i)
-            per_clip = [sample_indices(n, self.num_frames, False, offset=o) for o in temporal_offsets(self.temporal_clips)]
+            per_clip = [sample_indices(n, self.num_frames, False, offset=o)
+                        for o in temporal_offsets(self.temporal_clips)]
             frames = self._read(i, [j for idx in per_clip for j in idx])   # every distinct frame decoded once
         except UnreadableClip as err:
             self.bad_log.clip(clip.path, str(err))

@@ -74,7 +74,7 @@ def _op(name: str, x: torch.Tensor, m: float, sign: float) -> torch.Tensor:
     if name == "solarize":
         return solarize(x, 1.0 - m)
     if name == "posterize":
-        return posterize(x, max(1, 8 - int(round(4 * m))))
+        return posterize(x, max(1, 8 - round(4 * m)))
     if name == "autocontrast":
         return autocontrast(x)
     return x  # identity

@@ -1,7 +1,7 @@
-"""Choosing `num_frames` frame indices from a clip of any length (the seed's section IV.3.3).
+"""Choosing `num_frames` frame indices from a clip of any length (the course notes' section IV.3.3).
 
 The model always sees exactly `num_frames` (16 for VideoMAE K400 weights, 8
-for the seed's faster variant), but competition clips hold about 5 to 20
+for the course notes' faster variant), but competition clips hold about 5 to 20
 frames. Segment-based sampling (TSN, Wang et al. 2016; used by VideoMAE's
 fine-tuning) handles both cases with one rule:
 
@@ -10,7 +10,7 @@ fine-tuning) handles both cases with one rule:
     a free augmentation), at the segment centre when evaluating.
 
 - n < num_frames: segments are shorter than one frame, so indices repeat in
-  temporal order (0 0 0 1 1 1 2 ...): the seed's "Oversampling". At eval every
+  temporal order (0 0 0 1 1 1 2 ...): the course notes' "Oversampling". At eval every
   frame is used at least once.
 - n >= num_frames: segments are at least one frame long, so the indices are
   distinct and spread over the whole clip, start to end, never bunched at the

@@ -1,6 +1,6 @@
-"""Consistent spatial augmentation, evaluation crops and TTA views (the seed's Exp 2 and Exp 4).
+"""Consistent spatial augmentation, evaluation crops and TTA views (the course notes' Exp 2 and Exp 4).
 
-The seed's Exp 2 lifted test accuracy from 81.76% to 83.73% by applying "the
+The course notes' Exp 2 lifted test accuracy from 81.76% to 83.73% by applying "the
 same transform (flip, crop) to all 16 frames of a video". A per-frame random
 crop would make a still object jump around: fake motion, exactly the signal
 the model must learn from. So every random decision here is drawn ONCE per
@@ -17,7 +17,7 @@ They leave as uint8 (3, T, S, S), the model's (C, T, H, W) layout, and
 
 Evaluation: resize the short side to 224, centre crop 224 (the official VideoMAE
 fine-tuning's `--short_side_size 224`; `short_side=256` gives the ImageNet habit).
-TTA (the seed's Exp 4, 6 views): 3 crops along the long side (left/centre/right
+TTA (the course notes' Exp 4, 6 views): 3 crops along the long side (left/centre/right
 for landscape frames, top/centre/bottom for portrait) x (plain, mirrored),
 ordered [c0, c1, c2, flip(c0), flip(c1), flip(c2)].
 """
@@ -42,11 +42,11 @@ HALF_STD = (0.5, 0.5, 0.5)
 class AugConfig:
     """Training augmentation, one random decision per clip."""
     scale: tuple[float, float] = (0.5, 1.0)  # crop area / frame area; wider than the organizers' 0.8-1.0
-    #   because the seed's Exp 1 overfits (train 100%), narrower than ImageNet's 0.08 because
+    #   because the course notes' Exp 1 overfits (train 100%), narrower than ImageNet's 0.08 because
     #   HMDB51 frames are small (320x240) and the actor fills much of them.
     ratio: tuple[float, float] = (3 / 4, 4 / 3)  # crop aspect range (log-uniform), the usual RandomResizedCrop range
     flip: float = 0.5           # mirror probability; no HMDB51 class depends on left vs right
-    colour_jitter: float = 0.0  # brightness/contrast/saturation strength; 0 = off, as in the seed's Exp 2
+    colour_jitter: float = 0.0  # brightness/contrast/saturation strength; 0 = off, as in the course notes' Exp 2
     randaug_ops: int = 0        # RandAugment ops per clip (VideoMAE uses 2); 0 = off by default
     randaug_magnitude: float = 9.0  # RandAugment strength 0..10 (VideoMAE's rand-m7-n4 ... m9 is timm's default)
 
@@ -68,12 +68,12 @@ def sample_params(h: int, w: int, cfg: AugConfig, rng: np.random.Generator) -> C
     for _ in range(10):
         target = area * rng.uniform(*cfg.scale)
         aspect = math.exp(rng.uniform(math.log(cfg.ratio[0]), math.log(cfg.ratio[1])))
-        cw, ch = int(round(math.sqrt(target * aspect))), int(round(math.sqrt(target / aspect)))
+        cw, ch = round(math.sqrt(target * aspect)), round(math.sqrt(target / aspect))
         if 0 < cw <= w and 0 < ch <= h:
             break
     else:  # fall back to the largest centred crop of the nearest allowed aspect
         aspect = min(max(w / h, cfg.ratio[0]), cfg.ratio[1])
-        cw, ch = (w, min(h, int(round(w / aspect)))) if w / h < aspect else (min(w, int(round(h * aspect))), h)
+        cw, ch = (w, min(h, round(w / aspect))) if w / h < aspect else (min(w, round(h * aspect)), h)
     top, left = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
     return ClipParams(top, left, ch, cw, bool(rng.random() < cfg.flip), int(rng.integers(2**31)))
 
@@ -151,7 +151,8 @@ def views_of(region: torch.Tensor, size: int, views: int) -> torch.Tensor:
     6: three crops + their mirrors, ordered [c0, c1, c2, flip(c0), flip(c1), flip(c2)].
     """
     h, w = region.shape[-2:]
-    crops = [region[..., t:t + size, l:l + size] for t, l in crop_positions(h, w, size, 3 if views in (3, 6) else 1)]
+    positions = crop_positions(h, w, size, 3 if views in (3, 6) else 1)
+    crops = [region[..., top:top + size, left:left + size] for top, left in positions]
     if views in (2, 6):
         crops += [c.flip(-1) for c in crops]
     return torch.stack(crops)                                  # (V, ..., 3, T, size, size)

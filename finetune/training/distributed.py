@@ -34,7 +34,7 @@ class Dist:
     rank: int = 0  # this process's index
     world: int = 1  # number of processes
     local_rank: int = 0  # index on this machine: which GPU to use
-    device: torch.device = torch.device("cpu")
+    device: torch.device = torch.device("cpu")  # noqa: RUF009 - a torch.device is immutable: one shared default is safe
 
     @property
     def main(self) -> bool:

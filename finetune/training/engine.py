@@ -1,4 +1,4 @@
-"""One epoch of training and one pass of evaluation: the inner loops (seed IV.3).
+"""One epoch of training and one pass of evaluation: the inner loops (course notes IV.3).
 
 Training, per optimizer step: for each of its micro-batches, (stage 1) mix the
 clips and their one-hot labels (Mixup, Exp 3), forward under autocast, weight
@@ -28,9 +28,9 @@ of each view, not the logits: every view votes with a probability distribution.
 import resource
 import sys
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from einops import rearrange
@@ -72,6 +72,11 @@ def choose_precision(precision: str, device: torch.device, capability: tuple[int
     if precision not in ("bf16", "fp16"):
         raise ValueError(f"precision must be auto, bf16, fp16 or fp32, found {precision!r}")
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def precision_name(dtype) -> str:
+    """The name `choose_precision` was given for `dtype`: fp32 (None), bf16 or fp16."""
+    return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
 
 
 def make_scaler(dtype, device: torch.device) -> torch.amp.GradScaler:
@@ -147,7 +152,7 @@ class TrainState:
 
 @dataclass
 class Trainer:
-    """Everything an optimizer step needs, built once per run (commands/train.py)."""
+    """Everything an optimizer step needs, built once per run (finetune/training_run.py)."""
     net: nn.Module  # what runs the batches: the model, wrapped by DDP and/or torch.compile
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler  # on for fp16 only
@@ -170,7 +175,8 @@ def train_epoch(t: Trainer, loader, sampler, state: TrainState, on_step=None) ->
     t.net.train()
     params = [p for p in t.net.parameters() if p.requires_grad]
     plan = [[len(micro) for micro in step] for step in sampler.steps()]  # this process's clips per micro-batch
-    sums = torch.zeros(4, dtype=torch.float64, device=d.device)  # loss x clips, clips with a finite loss, correct, clips
+    # loss x clips, clips with a finite loss, correct, clips
+    sums = torch.zeros(4, dtype=torch.float64, device=d.device)
     start, clips = time.perf_counter(), 0
     bar = progress(total=len(plan), desc=f"epoch {state.epoch + 1}/{cfg.epochs}", disable=not d.main,
                    unit="step")

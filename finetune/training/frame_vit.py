@@ -1,4 +1,4 @@
-"""The organizers' per-frame baseline: an image ViT on each frame, averaged over time (seed IV.1-2).
+"""The organizers' per-frame baseline: an image ViT on each frame, averaged over time (course notes IV.1-2).
 
     video (B, C, T, H, W) -> B*T images -> ViT (cls features, D) -> mean over T -> Linear(D, classes)
 
@@ -14,14 +14,15 @@ from torch import nn
 
 from vit import ViT, ViTConfig
 from vit.blocks import init_weights
-from vit.checkpoint import CheckpointError
+from weights import CheckpointError
 
 
 class FrameViT(nn.Module):
     def __init__(self, backbone: ViT, num_classes: int, head_dropout: float = 0.0):
         super().__init__()
         if backbone.cfg.num_classes:
-            raise ValueError(f"expected a feature-only ViT (num_classes=0), found a {backbone.cfg.num_classes}-class head")
+            raise ValueError(f"expected a feature-only ViT (num_classes=0), found a {backbone.cfg.num_classes}-class "
+                             "head")
         self.backbone = backbone
         self.head_drop = nn.Dropout(head_dropout)
         self.head = nn.Linear(backbone.cfg.dim, num_classes)
@@ -56,7 +57,8 @@ def frame_vit(name: str, num_classes: int, image_size: int = 224, weights=None, 
     if weights is not None:
         backbone = ViT.from_pretrained(weights, num_classes=0, image_size=image_size, drop_path=drop_path)
         if backbone.cfg.dim != SIZES[name][0]:
-            raise CheckpointError(f"{weights}: expected a {name} checkpoint of width {SIZES[name][0]}, found {backbone.cfg.dim}")
+            raise CheckpointError(f"{weights}: expected a {name} checkpoint of width {SIZES[name][0]}, "
+                                  f"found {backbone.cfg.dim}")
     else:
         dim, depth, heads = SIZES[name]
         backbone = ViT(ViTConfig(**{"image_size": image_size, "num_classes": 0, "dim": dim, "depth": depth,

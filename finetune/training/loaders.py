@@ -22,15 +22,14 @@ from torch.utils.data import DataLoader, Subset
 from finetune.config import VIEWS
 from finetune.data.batch import collate_eval
 from finetune.data.dataset import VideoClipDataset
-from finetune.training.distributed import Dist, StepBatchSampler
-from finetune.errors import ConfigError
 from finetune.data.layout import Clip
 from finetune.data.split import grouped_split, load_split, save_split
 from finetune.data.transforms import HALF_MEAN, HALF_STD, IMAGENET_MEAN, IMAGENET_STD, AugConfig
+from finetune.errors import ConfigError
+from finetune.run_folder import RunFolder
+from finetune.training.distributed import Dist, StepBatchSampler
 
 MAX_WORKERS = 8  # JPEG decoding of ~30 clips/s per GPU needs a few cores; more only adds start-up time
-
-SPLIT = "split.json"
 
 
 def mean_std(cfg, device: torch.device | None = None) -> tuple:
@@ -49,7 +48,7 @@ def split_clips(clips: list[Clip], cfg, run: Path, write: bool, read: bool = Tru
 
     The split is a function of (clips, val_fraction, seed), so the other processes of a
     fresh DDP run compute it themselves (`read=False`) instead of racing rank 0's write."""
-    path = Path(run) / SPLIT
+    path = RunFolder(run).split
     if read and path.exists():
         tr, va = load_split(path, clips)
     else:
@@ -57,6 +56,14 @@ def split_clips(clips: list[Clip], cfg, run: Path, write: bool, read: bool = Tru
         if write:
             save_split(path, clips, tr, va, seed=cfg.seed, val_fraction=cfg.val_fraction)
     return [clips[i] for i in tr], [clips[i] for i in va]
+
+
+def class_counts(clips: list[Clip], num_classes: int) -> list[int]:
+    """Training clips per class: the prior `predict` falls back on for a test clip it cannot read."""
+    counts = [0] * num_classes
+    for clip in clips:
+        counts[clip.label] += 1
+    return counts
 
 
 def num_workers(cfg, d: Dist) -> int:

@@ -30,14 +30,15 @@ def saved_bytes(model: torch.nn.Module, video: torch.Tensor, dtype: torch.dtype 
         return t
 
     model.train()
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        with torch.autocast(video.device.type, dtype=dtype, enabled=dtype is not None):
-            out = model(video)
+    with (torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t),
+          torch.autocast(video.device.type, dtype=dtype, enabled=dtype is not None)):
+        out = model(video)
     del out
     return sum(seen.values())
 
 
-def per_clip_bytes(model: torch.nn.Module, clip_shape: tuple[int, ...], dtype: torch.dtype | None = None) -> tuple[int, int]:
+def per_clip_bytes(model: torch.nn.Module, clip_shape: tuple[int, ...],
+                   dtype: torch.dtype | None = None) -> tuple[int, int]:
     """(bytes saved per clip, bytes saved once per step) from forwards at batch 1 and batch 2."""
     one = saved_bytes(model, torch.randn(1, *clip_shape), dtype)
     two = saved_bytes(model, torch.randn(2, *clip_shape), dtype)

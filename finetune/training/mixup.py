@@ -1,7 +1,7 @@
-"""Mixup, CutMix and label smoothing as small pure functions (the seed's Exp 3 and Exp 4).
+"""Mixup, CutMix and label smoothing as small pure functions (the course notes' Exp 3 and Exp 4).
 
 Mixup (Zhang et al. 2018): x = lam * x_i + (1 - lam) * x_j with lam ~ Beta(alpha, alpha),
-targets mixed the same way. The seed's Exp 3 (alpha 0.8) turned a 100%-train /
+targets mixed the same way. The course notes' Exp 3 (alpha 0.8) turned a 100%-train /
 81.8%-test memoriser into 90% train / 84.3% test: soft targets forbid a perfect
 fit of every training clip. Here the partner x_j is the batch reversed (as in
 timm's Mixup), so one lam per batch mixes in one pass with no extra memory.
@@ -11,7 +11,7 @@ area. For video the box is the SAME on every frame, a tube through time, like
 every other augmentation here (a box hopping between frames is fake motion).
 
 Label smoothing (Szegedy et al. 2016): the target 1 becomes 1 - eps + eps/K,
-every other class eps/K; the seed's phase 2 uses it at a very low LR.
+every other class eps/K; the course notes' phase 2 uses it at a very low LR.
 
 Targets are soft (B, K) rows that sum to 1; `soft_target_cross_entropy` is the
 loss for them. All randomness comes from a torch.Generator.

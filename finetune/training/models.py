@@ -1,7 +1,7 @@
 """Which network a run trains, where its weights come from, and how to rebuild it later.
 
 `build_model(cfg, num_classes, weights)`:
-  videovit_base  VideoMAE ViT-B (seed IV.3), from any file `VideoViT.from_pretrained`
+  videovit_base  VideoMAE ViT-B (course notes IV.3), from any file `VideoViT.from_pretrained`
                  reads: the HF hub directory (MCG-NJU/videomae-base-finetuned-kinetics),
                  an official .pth, a pretraining checkpoint, or our own; the K400 head
                  is replaced by a fresh 51-class head (initialised x 0.001).
@@ -19,11 +19,9 @@ from pathlib import Path
 from torch import nn
 
 from finetune.errors import ConfigError, RunError
-
+from finetune.training.frame_vit import SIZES, FrameViT, frame_vit
 from videomae import VideoMAEConfig, VideoViT, videovit_base, videovit_tiny
 from vit import ViT, ViTConfig
-
-from finetune.training.frame_vit import SIZES, FrameViT, frame_vit
 
 VIDEO_MODELS = ("videovit_base", "tiny")
 MODELS = VIDEO_MODELS + tuple(SIZES)
@@ -39,7 +37,7 @@ def resolve_weights(weights) -> Path:
             from huggingface_hub import snapshot_download
 
             return Path(snapshot_download(str(weights), allow_patterns=["*.json", "*.safetensors", "*.bin"]))
-        except Exception as err:  # offline, unknown id, no huggingface_hub
+        except Exception as err:  # noqa: BLE001 - offline, unknown id, no huggingface_hub: one answer
             raise FileNotFoundError(
                 f"--weights {weights}: no such file or folder, and downloading it as an HF hub id failed "
                 f"({type(err).__name__}: {err}). Download it elsewhere and pass the folder."

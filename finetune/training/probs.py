@@ -30,8 +30,6 @@ import numpy as np
 
 from finetune.errors import UserError
 
-VAL_PROBS = "val_probs.json"  # RUN/val_probs.json: the final validation predictions of a training run
-
 
 class ProbsError(UserError, ValueError):
     """A probabilities file that is not in the format above, or files that cannot be averaged together."""

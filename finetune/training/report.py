@@ -25,9 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from finetune.training.probs import VAL_PROBS, ProbsError, read_probs
-
-REPORT, CONFUSION_PNG, CONFUSION_CSV, WORST_PNG = "report.md", "confusion.png", "confusion.csv", "worst_clips.png"
+from finetune.run_folder import VAL_PROBS, RunFolder
+from finetune.training.probs import ProbsError, read_probs
 
 
 def confusion_matrix(labels, preds, num_classes: int) -> np.ndarray:
@@ -116,7 +115,7 @@ def markdown(run: Path, pred: dict, cm: np.ndarray, worst: list[int], figures: d
 
 def load_val_predictions(run: Path) -> dict:
     """RUN/val_probs.json, checked; ProbsError saying how to get it when the run has none."""
-    path = Path(run) / VAL_PROBS
+    path = RunFolder(run).val_probs
     if not path.is_file():
         raise ProbsError(f"no validation predictions in {path}: `python -m finetune train` writes them at the end "
                          f"of a run with a validation split; for a run finished before, evaluate it again with "
@@ -134,20 +133,21 @@ def write_report(run: str | Path, data: str | Path | None = None, worst: int = 8
     """RUN/report.md, confusion.csv, confusion.png, worst_clips.png; a figure that fails is logged, not raised."""
     from finetune.training import report_figures as fig
 
-    run = Path(run)
+    folder = RunFolder(run)
+    run = folder.path
     pred = load_val_predictions(run)
     classes, probs, labels = pred["classes"], pred["probs"], pred["labels"]
     cm = confusion_matrix(labels, probs.argmax(-1), len(classes))
-    with open(run / CONFUSION_CSV, "w", newline="") as f:  # counts: rows true, columns predicted
+    with open(folder.confusion_csv, "w", newline="") as f:  # counts: rows true, columns predicted
         csv.writer(f).writerows([["true \\ predicted", *classes], *([c, *row] for c, row in zip(classes, cm.tolist()))])
     bad = worst_clips(labels, probs, worst)
-    figures = {"csv": run / CONFUSION_CSV}
+    figures = {"csv": folder.confusion_csv}
     acc = np.trace(cm) / max(int(cm.sum()), 1)
-    jobs = {"confusion": lambda: fig.plot_confusion(row_normalise(cm), classes, class_order(cm), run / CONFUSION_PNG,
+    jobs = {"confusion": lambda: fig.plot_confusion(row_normalise(cm), classes, class_order(cm), folder.confusion_png,
                                                     f"{run.name}: validation confusion, accuracy {100 * acc:.1f}% "
                                                     f"({int(cm.sum())} clips), rows normalised"),
             "worst": lambda: fig.contact_sheet(fig.worst_rows(pred, bad, data or pred.get("data"), frames),
-                                               run / WORST_PNG)}
+                                               folder.worst_clips)}
     for key, draw in jobs.items():
         try:
             figures[key] = draw()
@@ -155,6 +155,6 @@ def write_report(run: str | Path, data: str | Path | None = None, worst: int = 8
             figures[key + "_error"] = f"{type(err).__name__}: {err}".splitlines()[0]
             print(f"warning: could not draw the {key} figure of {run}: {figures[key + '_error']}", file=sys.stderr,
                   flush=True)
-    (run / REPORT).write_text(markdown(run, pred, cm, bad, figures))
-    figures["report"] = run / REPORT
+    folder.report.write_text(markdown(run, pred, cm, bad, figures))
+    figures["report"] = folder.report
     return figures

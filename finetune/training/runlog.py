@@ -12,17 +12,16 @@ pandas. The plot shows how to read a run:
 import json
 from pathlib import Path
 
-METRICS = "metrics.jsonl"
-CURVES = "curves.png"
+from finetune.run_folder import RunFolder
 
 
 def append_metrics(run: Path, record: dict) -> None:
-    with open(Path(run) / METRICS, "a") as f:
+    with open(RunFolder(run).metrics, "a") as f:
         f.write(json.dumps(record) + "\n")
 
 
 def read_metrics(run: Path) -> list[dict]:
-    path = Path(run) / METRICS
+    path = RunFolder(run).metrics
     if not path.exists():
         return []
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -59,7 +58,7 @@ def plot_curves(run: Path, title: str = "") -> Path:
             ax.axvspan(min(stage2) - 0.5, max(stage2) + 0.5, color="orange", alpha=0.15, label="stage 2")
     fig.suptitle(title)
     fig.tight_layout()
-    out = Path(run) / CURVES
+    out = RunFolder(run).curves
     fig.savefig(out, dpi=90)
     plt.close(fig)
     return out

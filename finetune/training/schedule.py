@@ -7,7 +7,7 @@
          |   /          `.
          |  /             `-.__
    st.2  | /                   |___________  stage 2: no Mixup, label smoothing,
-    min  |/                                  a constant very low lr (seed IV.3.2, Exp 4)
+    min  |/                                  a constant very low lr (course notes IV.3.2, Exp 4)
          +------------------------------------ step
           warmup   cosine       last epochs
 

@@ -20,10 +20,11 @@ import torch
 from finetune import config as C
 from finetune.data.layout import Clip
 from finetune.data.split import clip_key
+from finetune.run_folder import RunFolder
 from finetune.training.distributed import gather
 from finetune.training.engine import Trainer, predict_probs
 from finetune.training.loaders import eval_dataset, eval_loader
-from finetune.training.probs import VAL_PROBS, accuracy, write_probs
+from finetune.training.probs import accuracy, write_probs
 
 
 def val_predictions(t: Trainer, clips: list[Clip], tta: str, bad_log=None) -> dict:
@@ -61,7 +62,7 @@ def save_val_predictions(run: Path, pred: dict, classes: list[str], data_root: P
     from finetune.training.report import write_report
 
     try:
-        write_probs(Path(run) / VAL_PROBS, classes, pred["ids"], pred["probs"], labels=pred["labels"],
+        write_probs(RunFolder(run).val_probs, classes, pred["ids"], pred["probs"], labels=pred["labels"],
                     data=str(Path(data_root).resolve()), tta=pred["tta"], left_out=pred.get("left_out", []))
         write_report(run)
     except Exception as err:  # noqa: BLE001 - see the docstring

@@ -6,14 +6,14 @@ import shutil
 import pytest
 import torch
 
-from finetune.training.checkpoint import CHECKPOINT, load_checkpoint
 from finetune.config import apply_overrides, get_preset
 from finetune.data.decode import read_bad_frames
-from finetune.errors import RunError
 from finetune.data.layout import list_frames, list_test_clips, list_train_clips
-from finetune.commands.predict import predict
-from finetune.commands.make_toy_data import write_toy_dataset
-from finetune.commands.train import BAD_FRAMES, train
+from finetune.errors import RunError
+from finetune.prediction import predict
+from finetune.run_folder import BAD_FRAMES, CHECKPOINT, load_checkpoint
+from finetune.toy import write_toy_dataset
+from finetune.training_run import run_training as train
 
 TINY = ["model=tiny", "num_frames=4", "image_size=16", "resize=16", "num_workers=0", "batch_size=2", "epochs=1",
         "stage2_epochs=0", "hflip=0", "val_fraction=0.2", "lr=1e-3", "tta=tta3"]
@@ -87,7 +87,7 @@ def test_resume_predict_and_train_weights_refuse_a_checkpoint_that_runs_code(tmp
     ckpt = torch.load(run / CHECKPOINT, weights_only=True)
     ckpt["extra"] = TouchOnUnpickle(marker)
     torch.save(ckpt, run / CHECKPOINT)
-    with pytest.raises(RunError, match="cannot read .*checkpoint.pt"):
+    with pytest.raises(RunError, match=r"cannot read .*checkpoint\.pt"):
         load_checkpoint(run)
     with pytest.raises(RunError, match="cannot read"):
         train(None, data, run, resume=True)
@@ -95,10 +95,10 @@ def test_resume_predict_and_train_weights_refuse_a_checkpoint_that_runs_code(tmp
         predict(run, data, tmp_path / "s.csv", num_workers=0)
     # --weights: a VideoMAE .pth carrying the same payload
     weights = tmp_path / "videomae.pth"
-    torch.save({"model": {k: v for k, v in ckpt["model"].items()}, "args": TouchOnUnpickle(marker)}, weights)
-    from vit.checkpoint import CheckpointError
+    torch.save({"model": dict(ckpt["model"]), "args": TouchOnUnpickle(marker)}, weights)
+    from weights import CheckpointError
 
-    with pytest.raises(CheckpointError, match="videomae.pth"):
+    with pytest.raises(CheckpointError, match=r"videomae\.pth"):
         train(apply_overrides(get_preset("exp1"), TINY), data, tmp_path / "run2", weights=weights)
     assert not marker.exists()
     assert not (tmp_path / "run2").exists()  # the weights are checked before the run folder is written

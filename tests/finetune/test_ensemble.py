@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from finetune import cli
-from finetune.commands.ablate import ablate, parse_groups
+from finetune.ablation import ablate, parse_groups
 from finetune.errors import RunError
 
 CLASSES = ["climb", "jump", "run"]
@@ -105,7 +105,9 @@ def test_ablate_adds_an_ensemble_row_from_the_runs_val_predictions(tmp_path, cap
     p4 = {"c/0": [0.4, 0.6, 0.0], "c/1": [0.1, 0.8, 0.1], "c/2": [0.0, 0.3, 0.7], "c/3": [0.0, 1.0, 0.0]}
     fake_run(tmp_path, "exp3", {i: (labels[i], p3[i]) for i in labels})
     fake_run(tmp_path, "exp4", {i: (labels[i], p4[i]) for i in reversed(labels)})  # another clip order
-    acc = lambda p: np.mean([np.argmax(p[i]) == y for i, y in labels.items()])
+    def acc(p):
+        return np.mean([np.argmax(p[i]) == y for i, y in labels.items()])
+
     mean = {i: (np.array(p3[i]) + np.array(p4[i])) / 2 for i in labels}
     assert acc(p3) == acc(p4) == 0.5 and acc(mean) == 0.75
 
@@ -113,11 +115,12 @@ def test_ablate_adds_an_ensemble_row_from_the_runs_val_predictions(tmp_path, cap
     rows = [line.split("|")[1:-1] for line in text.splitlines()[2:]]
     assert [r[0].strip() for r in rows] == ["exp3", "exp4", "ensemble (exp3 + exp4)"]
     assert rows[2][3].strip() == "75.00%" and rows[2][4].strip() == "75.00% (runs' views)"
-    assert rows[2][2].strip() == rows[2][5].strip() == rows[2][-1].strip() == ""  # no train acc, time, seed number
+    # an ensemble row has no train accuracy, no time, no course notes' accuracy
+    assert rows[2][2].strip() == rows[2][5].strip() == rows[2][-1].strip() == ""
     assert "| ensemble (exp3 + exp4) |" in (tmp_path / "ablation.md").read_text()
 
     assert "| ensemble" not in ablate(None, None, tmp_path, presets=["exp3", "exp4"], ensembles=[])
-    with pytest.raises(RunError, match="exp9/val_probs.json"):
+    with pytest.raises(RunError, match=r"exp9/val_probs\.json"):
         ablate(None, None, tmp_path, presets=["exp3", "exp4"], ensembles=[["exp3", "exp9"]])
     (tmp_path / "exp4" / "val_probs.json").unlink()  # a run from before: no row, no error
     assert "| ensemble" not in ablate(None, None, tmp_path, presets=["exp3", "exp4"])

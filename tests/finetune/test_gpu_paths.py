@@ -11,12 +11,12 @@ import torch
 import torch.multiprocessing as mp
 
 import finetune.training.engine as engine
-import finetune.commands.train as train_module
-from finetune.training.checkpoint import load_checkpoint
+import finetune.training_run as train_module
 from finetune.config import apply_overrides, get_preset
+from finetune.run_folder import load_checkpoint
 from finetune.training.distributed import Dist, StepBatchSampler
 from finetune.training.engine import choose_precision, make_scaler
-from finetune.commands.train import train
+from finetune.training_run import run_training as train
 
 TINY = ["model=tiny", "num_frames=4", "image_size=16", "resize=16", "num_workers=0", "batch_size=2", "hflip=0",
         "val_fraction=0.2", "lr=1e-3", "drop_path=0.1", "tta=center"]
@@ -97,7 +97,8 @@ def test_overflowing_steps_are_skipped_and_the_run_goes_on(data, tmp_path, monke
 # Counted where the training step handles batch, model and loss; not counted: the host-side random
 # draws from CPU generators (Mixup's lambda and CutMix's box: `_beta`, `cutmix_box`), which involve no GPU.
 READS = ("item", "tolist", "__bool__", "__float__", "__int__", "cpu", "numpy")
-STEP_CODE = ("finetune/training/engine.py", "finetune/data/batch.py", "finetune/data/transforms.py", "finetune/training/mixup.py")
+STEP_CODE = ("finetune/training/engine.py", "finetune/data/batch.py", "finetune/data/transforms.py",
+             "finetune/training/mixup.py")
 HOST_DRAWS = ("_beta", "cutmix_box")
 
 

@@ -10,7 +10,6 @@ import pytest
 from PIL import Image
 
 from finetune import cli
-from finetune.commands.train import train
 from finetune.config import apply_overrides, get_preset
 from finetune.data.layout import list_frames, list_train_clips
 from finetune.data.split import clip_key, grouped_split
@@ -18,6 +17,7 @@ from finetune.training import report as R
 from finetune.training import report_figures
 from finetune.training.probs import read_probs
 from finetune.training.val_probs import save_val_predictions
+from finetune.training_run import run_training as train
 
 TINY = ["model=tiny", "num_frames=4", "image_size=16", "resize=16", "num_workers=0", "batch_size=2",
         "accum_steps=1", "epochs=1", "stage2_epochs=0", "warmup_epochs=0.5", "lr=1e-3", "hflip=0", "tta=tta3",

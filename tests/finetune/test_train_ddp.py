@@ -7,11 +7,11 @@ import socket
 import torch
 import torch.multiprocessing as mp
 
-from finetune.training.checkpoint import load_checkpoint
 from finetune.config import apply_overrides, get_preset
+from finetune.run_folder import load_checkpoint
+from finetune.toy import write_toy_dataset
 from finetune.training.runlog import read_metrics
-from finetune.commands.make_toy_data import write_toy_dataset
-from finetune.commands.train import train
+from finetune.training_run import run_training as train
 
 SETTINGS = ["model=tiny", "num_frames=4", "image_size=16", "resize=16", "num_workers=0", "batch_size=2",
             "accum_steps=1", "epochs=1", "stage2_epochs=0", "hflip=0", "val_fraction=0.2", "lr=1e-3"]

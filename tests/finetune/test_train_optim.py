@@ -1,4 +1,5 @@
 """Optimizer groups (layer-wise lr decay, no weight decay), the lr schedule, the presets."""
+import itertools
 import math
 
 import pytest
@@ -41,7 +42,7 @@ def test_layer_decay_patch_embed_smallest_head_largest_no_wd_on_norms_biases():
     block_lrs = [lr_of[f"backbone.blocks.{i}.attn.qkv.weight"] for i in range(depth)]
     assert block_lrs == sorted(block_lrs) and len(set(block_lrs)) == depth
     for name in lr_of:
-        no_wd = name.endswith("bias") or "norm" in name or name.endswith(("pos_embed", "cls_token"))
+        no_wd = "norm" in name or name.endswith(("bias", "pos_embed", "cls_token"))
         assert wd_of[name] == (0.0 if no_wd else 0.05), name
     # every trainable parameter is in exactly one group
     n_grouped = sum(len(g["params"]) for g in opt.param_groups)
@@ -60,7 +61,7 @@ def test_schedule_warmup_peak_cosine_floor():
     s = Schedule(peak_lr=1e-3, min_lr=1e-6, warmup_steps=10, stage1_steps=100, total_steps=100)
     warm = [s.lr(i) for i in range(10)]
     assert warm[0] == pytest.approx(1e-4)  # 1/10 of the peak: the first step already moves
-    assert all(a < b for a, b in zip(warm, warm[1:]))
+    assert all(a < b for a, b in itertools.pairwise(warm))
     assert s.lr(9) == pytest.approx(1e-3)  # the last warmup step reaches the peak
     assert s.lr(10) == pytest.approx(1e-3)  # the cosine starts at the peak
     assert s.lr(55) == pytest.approx(1e-6 + (1e-3 - 1e-6) * 0.5)  # half-way: half-way between peak and floor
@@ -80,11 +81,11 @@ def test_two_stage_switch():
     assert opt.param_groups[0]["lr"] == pytest.approx(2.5e-6)
 
 
-def test_presets_are_the_seed_rows():
+def test_presets_are_the_course_notes_rows():
     assert not PRESETS["exp1"].aug and PRESETS["exp1"].mixup == 0
     assert PRESETS["exp2"].aug and PRESETS["exp2"].mixup == 0
     assert PRESETS["exp3"].mixup == 0.8 and PRESETS["exp3"].stage2_epochs == 0
-    assert PRESETS["exp3"].label_smoothing == 0  # the seed's Exp 3 is Mixup alone; smoothing comes with Exp 4
+    assert PRESETS["exp3"].label_smoothing == 0  # the course notes' Exp 3 is Mixup alone; smoothing comes with Exp 4
     assert PRESETS["exp4"].stage2_epochs > 0 and PRESETS["exp4"].tta == "tta6"
     assert vars(PRESETS["exp4"]) == {**vars(PRESETS["exp3"]), "stage2_epochs": 3, "tta": "tta6"}  # + 2 stages, TTA
     assert PRESETS["exp4"].stage2_smoothing == 0.1 and PRESETS["exp4"].stage2_lr < PRESETS["exp4"].blr / 10

@@ -5,13 +5,13 @@ import json
 import pytest
 import torch
 
-from finetune.training.checkpoint import load_checkpoint
 from finetune.config import apply_overrides, get_preset
-from finetune.training.engine import NonFiniteLoss
 from finetune.errors import RunError
-from finetune.commands.predict import predict
-from finetune.commands.make_toy_data import write_toy_dataset
-from finetune.commands.train import train
+from finetune.prediction import predict
+from finetune.run_folder import load_checkpoint
+from finetune.toy import write_toy_dataset
+from finetune.training.engine import NonFiniteLoss
+from finetune.training_run import run_training as train
 
 TINY = ["model=tiny", "num_frames=4", "image_size=16", "resize=16", "num_workers=0", "batch_size=2",
         "accum_steps=2", "epochs=2", "stage2_epochs=1", "warmup_epochs=0.5", "lr=1e-3", "hflip=0", "tta=tta3",
@@ -95,14 +95,15 @@ def test_non_finite_steps_are_skipped_then_stop_the_run_and_keep_the_last_good_c
 
 
 def test_ablate_runs_presets_once_and_tabulates(data, tmp_path, capsys):
-    from finetune.commands.ablate import ablate
+    from finetune.ablation import ablate
 
     settings = TINY + ["epochs=1", "stage2_epochs=0", "limit_train_batches=2"]
     text = ablate(data, None, tmp_path, presets=["exp1", "exp3"], overrides=settings)
     lines = text.splitlines()
-    assert lines[0].startswith("| experiment | what it adds | train acc | val acc | TTA acc | time / epoch | peak memory")
+    assert lines[0].startswith("| experiment | what it adds | train acc | val acc | TTA acc | time / epoch | "
+                               "peak memory")
     assert [line.split("|")[1].strip() for line in lines[2:]] == ["exp1", "exp3", "ensemble (exp1 + exp3)"]
-    assert "81.76%" in lines[2] and "84.31%" in lines[3]  # the seed's numbers beside ours
+    assert "81.76%" in lines[2] and "84.31%" in lines[3]  # the course notes' numbers beside ours
     report = (tmp_path / "ablation.md").read_text()
     assert report.count("\n| exp1 |") == report.count("\n| exp3 |") == 1 and (tmp_path / "ablation.png").exists()
     stamp = (tmp_path / "exp1" / "checkpoint.pt").stat().st_mtime_ns

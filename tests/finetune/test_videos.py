@@ -14,13 +14,13 @@ import pytest
 from PIL import Image
 
 from finetune.cli import main
-from finetune.commands.extract_frames import extract_frames
-from finetune.commands.make_toy_data import write_toy_dataset
 from finetune.data import video
 from finetune.data.dataset import VideoClipDataset
 from finetune.data.decode import UnreadableClip, read_bad_frames
+from finetune.data.extract import extract_frames
 from finetune.data.layout import list_frames, list_test_clips, list_train_clips
 from finetune.errors import DataError
+from finetune.toy import write_toy_dataset
 
 W, H = 32, 24
 
@@ -53,7 +53,7 @@ def level(img) -> float:
 # ---- decoding -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name,codec", [("a.avi", "mpeg4"), ("b.mp4", "libx264"), ("c.mp4", "mpeg4"),
-                                        ("d.webm", "libvpx"), ("e.mkv", "mpeg4")])   # .webm/.mkv: no count in the header
+                                        ("d.webm", "libvpx"), ("e.mkv", "mpeg4")])  # .webm/.mkv: no header count
 def test_read_video_returns_the_sampled_frames_in_order_as_rgb_uint8(tmp_path, name, codec):
     path = write_grey_video(tmp_path / name, 17, codec)
     assert video.count_frames(path) == 17
@@ -82,7 +82,8 @@ def test_video_dataset_gives_the_frame_folder_samples(tmp_path):
     assert from_video.dtype == from_frames.dtype and from_video.shape == from_frames.shape == (1, 3, 4, 16, 16)
     assert np.array_equal(from_video.numpy(), from_frames.numpy())
     # centre of 4 segments of 11 frames: 1, 4, 6, 9
-    assert [round(level(from_video[0, :, t].numpy()) / 12) for t in range(4)] == [round(grey(i) / 12) for i in (1, 4, 6, 9)]
+    levels = [round(level(from_video[0, :, t].numpy()) / 12) for t in range(4)]
+    assert levels == [round(grey(i) / 12) for i in (1, 4, 6, 9)]
 
 
 def test_truncated_video_repeats_its_last_frame_and_reports_it_once(tmp_path):
@@ -92,7 +93,8 @@ def test_truncated_video_repeats_its_last_frame_and_reports_it_once(tmp_path):
     assert video.count_frames(path) == 20                               # the header still says 20
     reports = []
     out = video.read_video(path, [0, 2, 19], on_bad=lambda p, why: reports.append((p, why)))
-    assert np.array_equal(np.asarray(out[0]), np.asarray(full[0])) and np.array_equal(np.asarray(out[1]), np.asarray(full[2]))
+    assert np.array_equal(np.asarray(out[0]), np.asarray(full[0]))
+    assert np.array_equal(np.asarray(out[1]), np.asarray(full[2]))
     decoded = int(reports[0][1].split()[1])                             # 'only <n> frames decode, ...'
     assert 2 < decoded < 20 and reports[0][1].startswith(f"only {decoded} frames decode, frames 19..19 sampled")
     last = video.read_video(path, [decoded - 1], on_bad=lambda p, why: pytest.fail(why))[0]   # as the cut file has it
@@ -119,7 +121,7 @@ def test_layout_mixes_videos_and_folders_and_refuses_one_name_twice(tmp_path):
     assert classes == ["run"] and [(c.name, c.video) for c in clips] == [("run_1", False), ("run_2", True)]
     assert [(c.label, c.video) for c in list_test_clips(tmp_path)] == [(0, False), (9, True), (10, True)]
     (tmp_path / "data_train" / "run" / "run_2").mkdir()
-    with pytest.raises(DataError, match="run_2.mp4") as err:
+    with pytest.raises(DataError, match=r"run_2\.mp4") as err:
         list_train_clips(tmp_path)
     assert str(tmp_path / "data_train" / "run" / "run_2") in str(err.value)
 
@@ -209,9 +211,10 @@ TINY = ["model=tiny", "num_frames=4", "image_size=16", "resize=16", "num_workers
 
 @pytest.mark.usefixtures("one_thread")
 def test_train_and_predict_on_mp4_and_avi_videos_with_a_garbage_and_a_cut_clip(tmp_path, capsys):
-    from finetune.commands.predict import predict
-    from finetune.commands.train import BAD_FRAMES, train
     from finetune.config import apply_overrides, get_preset
+    from finetune.prediction import predict
+    from finetune.run_folder import BAD_FRAMES
+    from finetune.training_run import run_training as train
 
     data = write_toy_dataset(tmp_path / "data", classes=2, clips_per_class=4, test_clips=3, frames=(4, 8),
                              height=H, width=W, videos="mp4", seed=3)
