@@ -3,7 +3,7 @@
     python kaggle/build_dataset.py --out dist/kaggle-dataset      (`make kaggle-dataset`)
 
     OUT/
-      wheels/videomae_from_scratch-0.1.0-py3-none-any.whl   this package (vit, imagemae, videomae, finetune)
+      wheels/videomae_from_scratch-0.1.0-py3-none-any.whl   this package (weights, vit, imagemae, videomae, finetune)
       wheels/einops-*.whl, safetensors-*.whl, tqdm-*.whl, av-*.whl
                                   run-time dependencies a Kaggle image may lack, for CPython 3.10 and 3.11
                                   on manylinux x86_64 (Kaggle's machines), downloaded from the package registry
@@ -40,7 +40,7 @@ DEPENDENCIES = ["einops>=0.7", "safetensors", "tqdm", "av>=12"]  # each has no d
 PYTHONS = ["3.10", "3.11"]
 # Kaggle's image is a recent Ubuntu (glibc well above 2.28): any of these wheel tags runs there
 PLATFORMS = ["manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64"]
-SOURCES = ["pyproject.toml", "setup.cfg", "README.md", "vit", "imagemae", "videomae", "finetune"]
+SOURCES = ["pyproject.toml", "setup.cfg", "README.md", "weights", "vit", "imagemae", "videomae", "finetune"]
 ID_PLACEHOLDER = "YOUR_KAGGLE_USERNAME/videomae-from-scratch-wheels"
 
 

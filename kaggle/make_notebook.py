@@ -10,7 +10,11 @@ cell by cell: install this package from an attached dataset with the internet
 off, find the competition data and the Kinetics-400 weights under /kaggle/input,
 check the data, pick the GPU launch (torchrun on 2 GPUs), train with resume and a
 time guard for Kaggle's 12-hour limit, predict with 6-view TTA and write
-submission.csv. The step-by-step guide is docs/kaggle.md.
+submission.csv. The cells are thin: the logic (the searches, the launch, the
+time guard) lives in finetune/kaggle.py, which ruff lints and
+tests/test_kaggle_session.py unit-tests. Only the install cell stands alone, as
+it runs before the package is importable. The step-by-step guide is
+docs/kaggle.md.
 """
 import argparse
 import sys
@@ -47,76 +51,9 @@ notebook on toy data with a tiny model on CPU that way:
 | `PROJECT71_TRAIN_HOURS` | `11` | stop training this many hours after the notebook started |
 | `PROJECT71_TTA` | `tta6` | test-time views: `tta6`, `tta3` or `center` |
 | `PROJECT71_INPUT` | `/kaggle/input` | where to search for the three inputs |
-"""),
-    ("settings", "code", """
-import os, shlex, sys, time
-from pathlib import Path
 
-NOTEBOOK_START = time.time()  # the time guard below counts from here: a Kaggle session lasts 12 hours
-INPUT = Path(os.environ.get("PROJECT71_INPUT", "/kaggle/input"))
-ON_KAGGLE = Path("/kaggle/working").is_dir()
-WORK = Path(os.environ.get("PROJECT71_WORK") or ("/kaggle/working" if ON_KAGGLE else "outputs/project71")).resolve()
-PRESET = os.environ.get("PROJECT71_PRESET", "exp4-30ep")
-EXTRA_SET = shlex.split(os.environ.get("PROJECT71_SET", ""))
-TRAIN_HOURS = float(os.environ.get("PROJECT71_TRAIN_HOURS", "11"))
-TTA = os.environ.get("PROJECT71_TTA", "tta6")
-WORK.mkdir(parents=True, exist_ok=True)
-print(f"python {sys.version.split()[0]}; inputs searched in {INPUT}; outputs in {WORK}; preset {PRESET}")
-"""),
-    ("helpers-md", "markdown", """
-Two helpers. `run` starts a command, prints its output as it comes, and at a deadline interrupts it as
-Ctrl-C would (SIGINT to the whole process group, torchrun's workers included; SIGTERM, then SIGKILL if it
-does not stop). `folders` walks `/kaggle/input` a few levels deep without entering the thousands of clip
-folders of the data.
-"""),
-    ("helpers", "code", """
-import json, signal, subprocess, threading
-
-def run(cmd, deadline=None, grace_s=300):
-    \"\"\"Run cmd, streaming its output; returns (exit status, stopped by the deadline?).\"\"\"
-    cmd = [str(c) for c in cmd]
-    print("$", shlex.join(cmd), flush=True)
-    env = {"FINETUNE_PROGRESS": "lines", **os.environ, "PYTHONUNBUFFERED": "1"}  # a line every 10%, no bar
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                            start_new_session=True)  # its own process group: a signal reaches every worker
-    pump = threading.Thread(target=lambda: [print(line, end="", flush=True) for line in proc.stdout])
-    pump.start()
-    stopped = False
-    try:
-        proc.wait(None if deadline is None else max(deadline - time.time(), 0))
-    except subprocess.TimeoutExpired:
-        stopped = True
-        print(f"time guard: {(time.time() - NOTEBOOK_START) / 3600:.2f} h since the notebook started; "
-              "interrupting (the last checkpoint stays)", flush=True)
-    except KeyboardInterrupt:  # the notebook's stop button: stop the command too, then stop here
-        stopped = None
-    if proc.poll() is None:
-        for sig, wait_s in ((signal.SIGINT, grace_s), (signal.SIGTERM, 60), (signal.SIGKILL, None)):
-            os.killpg(proc.pid, sig)
-            try:
-                proc.wait(wait_s)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-    pump.join()
-    if stopped is None:
-        raise KeyboardInterrupt
-    return proc.returncode, stopped
-
-SKIP = {"data_train", "test", "__MACOSX", ".git"}  # thousands of clip folders: never what we look for
-
-def folders(root, max_depth=5):
-    \"\"\"root and the folders under it, breadth first, outside the data's clip folders.\"\"\"
-    level = [Path(root)]
-    for _ in range(max_depth + 1):
-        deeper = []
-        for folder in level:
-            yield folder
-            try:
-                deeper += sorted(p for p in folder.iterdir() if p.is_dir() and p.name not in SKIP)
-            except OSError:
-                pass
-        level = deeper
+Each cell below is a few lines that call `finetune/kaggle.py` (in the package, unit-tested in the repository's
+`tests/test_kaggle_session.py`); read that file for what a step does in detail.
 """),
     ("install-md", "markdown", """
 ## 1. Install the package with the internet off
@@ -125,33 +62,68 @@ def folders(root, max_depth=5):
 attached dataset only (`--no-index`: pip never tries the internet). torch, numpy, matplotlib and Pillow
 come from Kaggle's image. Should pip fail to resolve the image's own packages offline, the cell installs
 ours and the missing dependencies with `--no-deps`. Skipped when `finetune` is already importable (a second
-run in the same session, or the CI).
+run in the same session, or the CI). This cell stands alone, since the package is not importable before it:
+it looks for `videomae_from_scratch-*.whl` itself, a few folders deep and never inside the data's clip
+folders. The next cell reads the settings of the table above.
 """),
     ("install", "code", """
-import importlib, importlib.util
+import importlib, importlib.util, os, subprocess, sys, time
+from pathlib import Path
+
+NOTEBOOK_START = time.time()  # the time guard counts from here: a Kaggle session lasts 12 hours
+
+# This cell stands alone (finetune is not importable yet): it finds the wheels itself, breadth first and a few
+# levels deep, never inside the data's thousands of clip folders. Every later cell calls finetune/kaggle.py.
+def find_wheels(root, max_depth=5):
+    level = [Path(root)]
+    for _ in range(max_depth + 1):
+        deeper = []
+        for folder in level:
+            if any(folder.glob("videomae_from_scratch-*.whl")):
+                return folder
+            try:
+                deeper += sorted(p for p in folder.iterdir() if p.is_dir() and p.name not in ("data_train", "test"))
+            except OSError:  # unreadable or missing: nothing there
+                pass
+        level = deeper
+    return None
+
+def pip_install(wheels, *args):  # --no-index: pip never tries the internet
+    cmd = [sys.executable, "-m", "pip", "install", "--no-index", "--find-links", str(wheels), *args]
+    print("$", " ".join(cmd), flush=True)
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    print(done.stdout, flush=True)  # printed here: a notebook does not show what a subprocess writes itself
+    return done.returncode
 
 if importlib.util.find_spec("finetune") is not None:
     print("finetune is already importable, nothing to install:", importlib.util.find_spec("finetune").origin)
 else:
-    wheels = next((d for d in folders(INPUT) if any(d.glob("videomae_from_scratch-*.whl"))), None)
+    INPUT = Path(os.environ.get("PROJECT71_INPUT", "/kaggle/input"))
+    wheels = find_wheels(INPUT)
     if wheels is None:
         raise FileNotFoundError(f"no videomae_from_scratch-*.whl under {INPUT}: build the dataset with "
                                 "`make kaggle-dataset`, upload it and add it to this notebook (Add Input)")
-    pip = [sys.executable, "-m", "pip", "install", "--no-index", "--find-links", wheels]
-    rc, _ = run(pip + ["videomae-from-scratch"])
+    rc = pip_install(wheels, "videomae-from-scratch")
     if rc != 0:  # e.g. a package of the image whose own requirements pip cannot meet offline: install
         # ours and what the image lacks without dependency resolution (torch etc. are the image's)
         missing = [m for m in ("einops", "safetensors", "tqdm") if importlib.util.find_spec(m) is None]
         print("retrying without dependency resolution; also installing:", missing or "nothing", flush=True)
-        rc, _ = run(pip + ["--no-deps", "videomae-from-scratch", *missing])
+        rc = pip_install(wheels, "--no-deps", "videomae-from-scratch", *missing)
     if rc != 0:
         raise RuntimeError(f"pip could not install from {wheels} (output above): were the wheels built for "
                            f"this Python ({sys.version.split()[0]})? `kaggle/build_dataset.py --python-versions`")
     if importlib.util.find_spec("av") is None:  # PyAV: only `extract-frames` (raw videos) needs it
-        run(pip + ["--no-deps", "av"])
+        pip_install(wheels, "--no-deps", "av")
     importlib.invalidate_caches()
 import finetune
 print("finetune from", Path(finetune.__file__).parent)
+"""),
+    ("settings", "code", """
+from finetune import kaggle
+
+S = kaggle.Settings.from_env(start=NOTEBOOK_START)  # every PROJECT71_* variable of the table at the top
+S.work.mkdir(parents=True, exist_ok=True)
+print(S.describe())
 """),
     ("find-md", "markdown", """
 ## 2. Find the competition data and the K400 weights
@@ -163,41 +135,10 @@ The data: the first folder under `/kaggle/input` that holds `data_train/` (on Ka
 choose yourself.
 """),
     ("find", "code", """
-def videomae_folder(d):
-    try:
-        cfg = json.loads((d / "config.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if cfg.get("model_type") == "videomae" and any((d / n).is_file() for n in ("model.safetensors",
-                                                                             "pytorch_model.bin")):
-        return cfg
-
-def weights_rank(path, cfg):  # lower is better: the K400 classifier, then anything named after Kinetics
-    return (len((cfg or {}).get("id2label", {})) != 400, not any(k in str(path).lower() for k in ("kinetics", "k400")))
-
-if os.environ.get("PROJECT71_DATA"):
-    DATA = Path(os.environ["PROJECT71_DATA"])
-else:
-    found = [d for d in folders(INPUT) if (d / "data_train").is_dir()]
-    if not found:
-        raise FileNotFoundError(f"no folder with data_train/ under {INPUT}: add the competition data "
-                                "(Add Input -> Competitions -> action-video) or set PROJECT71_DATA")
-    DATA = sorted(found, key=lambda d: not (d / "test").is_dir())[0]  # one with test/ too, if any
-if os.environ.get("PROJECT71_WEIGHTS"):
-    WEIGHTS = Path(os.environ["PROJECT71_WEIGHTS"])
-else:
-    candidates = [(d, cfg) for d in folders(INPUT) if (cfg := videomae_folder(d))]
-    candidates += [(f, None) for d in folders(INPUT) for f in sorted(d.glob("*.pth"))]
-    if not candidates:
-        raise FileNotFoundError(f"no VideoMAE checkpoint under {INPUT}: add the folder of "
-                                "MCG-NJU/videomae-base-finetuned-kinetics as a dataset, or set PROJECT71_WEIGHTS")
-    candidates.sort(key=lambda c: weights_rank(*c))
-    for path, cfg in candidates:
-        print("  weights candidate:", path, f"({len(cfg.get('id2label', {}))} labels)" if cfg else "")
-    WEIGHTS = candidates[0][0]
-classes = sorted(p.name for p in (DATA / "data_train").iterdir() if p.is_dir() and not p.name.startswith("."))
-n_test = sum(1 for p in (DATA / "test").iterdir() if p.is_dir()) if (DATA / "test").is_dir() else 0
-print(f"data:    {DATA} ({len(classes)} classes, {n_test} test clips)")
+DATA = S.data or kaggle.find_data(S.input)  # PROJECT71_DATA, or the first folder with data_train/ (and test/)
+CLASSES, N_TEST = kaggle.data_summary(DATA)
+print(f"data:    {DATA} ({len(CLASSES)} classes, {N_TEST} test clips)")
+WEIGHTS = S.weights or kaggle.find_weights(S.input)  # prints every candidate it saw, the K400 classifier first
 print(f"weights: {WEIGHTS}")
 """),
     ("gpu-md", "markdown", """
@@ -205,7 +146,8 @@ print(f"weights: {WEIGHTS}")
 
 - **2 GPUs** (Kaggle's T4 x2): `torchrun --nproc_per_node 2 -m finetune train ...`, one process per GPU
   (DDP). Each GPU takes `batch_size` clips per micro-batch, so the notebook halves `accum_steps`: an
-  optimizer step stays 32 clips, the recipe's batch and lr.
+  optimizer step stays 32 clips, the recipe's batch and lr. (Only when it divides evenly and `PROJECT71_SET`
+  does not set `accum_steps` itself.)
 - **1 GPU** (P100, or a single T4): `python -m finetune train ...`.
 - **No GPU**: the same plain command on the CPU. Only for the CI's tiny toy run: ViT-B on a CPU is far
   too slow for the real data.
@@ -215,28 +157,8 @@ loss scaling on a T4 (7.5) or P100 (6.0), bf16 from 8.0 (A100, H100). A T4 *answ
 `torch.cuda.is_bf16_supported()` but only emulates bf16, slowly.
 """),
     ("gpu", "code", """
-import torch
-from finetune.config import get_preset
-from finetune.training.engine import choose_precision
-
-N_GPU = torch.cuda.device_count()
-for i in range(N_GPU):
-    cap = torch.cuda.get_device_capability(i)
-    dtype = choose_precision("auto", torch.device("cuda", i), cap)
-    print(f"GPU {i}: {torch.cuda.get_device_name(i)}, compute capability {cap[0]}.{cap[1]} -> "
-          f"{'bf16' if dtype == torch.bfloat16 else 'fp16 with loss scaling'} (precision=auto)")
-FINETUNE = [sys.executable, "-m", "finetune"]
-SETS = list(EXTRA_SET)
-if N_GPU >= 2:
-    TRAIN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", N_GPU,
-             "-m", "finetune", "train"]
-    accum = get_preset(PRESET).accum_steps
-    if accum % N_GPU == 0 and not any(s.startswith("accum_steps=") for s in SETS):
-        SETS.insert(0, f"accum_steps={accum // N_GPU}")  # the same 32 clips per optimizer step
-    print(f"{N_GPU} GPUs: torchrun, {N_GPU} processes")
-else:
-    TRAIN = FINETUNE + ["train"]
-    print("1 GPU: one process" if N_GPU else "no GPU: the CPU (only a tiny toy run makes sense here)")
+N_GPU = kaggle.describe_gpus()  # each GPU, and the precision `train` picks for it
+TRAIN, SETS = kaggle.train_command(N_GPU, S.preset, S.sets)  # torchrun on 2+ GPUs, accum_steps divided among them
 """),
     ("check-md", "markdown", """
 ## 4. The run folder, and a check of the data (a fresh run only)
@@ -249,23 +171,12 @@ An unreadable frame does not stop training (it is replaced by its neighbour and 
 `RUN/bad_frames.txt`), so errors here are shown, not fatal; a wrong path is.
 """),
     ("check", "code", """
-import shutil
-
-RUN = WORK / "runs" / PRESET
-if not (RUN / "checkpoint.pt").exists():  # an earlier session's run, attached as an input: continue it here
-    previous = [d for d in folders(INPUT, 6) if d.name == PRESET and d.parent.name == "runs"
-                and (d / "checkpoint.pt").is_file()]
-    if previous:
-        print(f"continuing the run of an earlier session: copying {previous[0]} -> {RUN}")
-        shutil.copytree(previous[0], RUN, dirs_exist_ok=True)
-if not (RUN / "checkpoint.pt").exists():
-    rc, _ = run(FINETUNE + ["check-data", DATA])
-    if rc == 2:
-        raise RuntimeError(f"check-data could not read {DATA} (the error line above)")
-    if rc == 1:
-        print("check-data found problems (above): training replaces unreadable frames and skips empty clips")
-else:
+RUN = S.work / "runs" / S.preset
+kaggle.continue_previous_run(RUN, S.input)  # an earlier session's run, attached as an input: copied here
+if kaggle.RunFolder(RUN).started():
     print(f"{RUN} holds a checkpoint: resuming, the data was checked when the run started")
+else:
+    kaggle.check_data(DATA)  # a path it cannot read stops here; problems in clips are only listed
 """),
     ("train-md", "markdown", """
 ## 5. Train, resumable, within the 12-hour limit
@@ -279,33 +190,15 @@ optimizer state, random state and batch size; also on another number of GPUs) wi
   in a new session add this notebook's previous version as an input (Add Input -> Your Work -> this
   notebook): its `runs/<preset>/` folder is copied back here and resumed.
 - **Time guard**: `train` has no time limit of its own, so this cell interrupts it `PROJECT71_TRAIN_HOURS`
-  (11) hours after the notebook started, like Ctrl-C. That keeps an hour for the prediction and for Kaggle
-  to save the outputs: a committed run stopped by the 12-hour limit fails and may lose them. Then run the notebook again (with its
-  previous version as input) to continue; the submission of an interrupted session comes from the last
-  checkpoint.
+  (11) hours after the notebook started, like Ctrl-C: SIGINT to the whole process group, torchrun's workers
+  included; SIGTERM, then SIGKILL, if it does not stop. That keeps an hour for the prediction and for Kaggle
+  to save the outputs: a committed run stopped by the 12-hour limit fails and may lose them. Then run the
+  notebook again (with its previous version as input) to continue; the submission of an interrupted session
+  comes from the last checkpoint.
 """),
     ("train", "code", """
-if (RUN / "summary.json").exists():
-    print(f"{RUN} is finished (summary.json): nothing to train")
-    rc, stopped = 0, False
-else:
-    args = ["--data", DATA, "--out", RUN]
-    if (RUN / "checkpoint.pt").exists():
-        args += ["--resume"]  # the run's own config.json wins: PROJECT71_SET is ignored when resuming
-    else:
-        args += ["--weights", WEIGHTS, "--preset", PRESET] + (["--set", *SETS] if SETS else [])
-    rc, stopped = run(TRAIN + args, deadline=NOTEBOOK_START + TRAIN_HOURS * 3600)
-    if rc != 0 and not stopped:
-        raise RuntimeError(f"train failed with exit status {rc}: its output is above")
-    if not (RUN / "checkpoint.pt").exists():
-        raise RuntimeError("stopped before the run's first checkpoint: nothing to predict from; raise "
-                           "PROJECT71_TRAIN_HOURS or save more often (PROJECT71_SET='save_every=50')")
-FINISHED = (RUN / "summary.json").exists()
-if FINISHED:
-    print(json.dumps({k: v for k, v in json.loads((RUN / "summary.json").read_text()).items()
-                      if k in ("epochs", "train_acc", "val_acc", "tta_acc", "time_per_epoch_s", "precision")}))
-else:
-    print(f"not finished: run the notebook again with this version's output as input to resume {RUN}")
+FINISHED = kaggle.train_with_time_guard(TRAIN, RUN, DATA, WEIGHTS, S.preset, SETS, deadline=S.deadline,
+                                        started=S.start)  # SIGINT at the deadline; resumes a checkpoint
 """),
     ("predict-md", "markdown", """
 ## 6. Predict with test-time augmentation and write the submission
@@ -315,25 +208,9 @@ averaged. `submission.csv` is `id,class`, one row per test clip, the class as it
 competition* from the notebook's output, or download it.
 """),
     ("predict", "code", """
-import csv
-from collections import Counter
-
-SUBMISSION = WORK / "submission.csv"
-rc, _ = run(FINETUNE + ["predict", "--run", RUN, "--data", DATA, "--out", SUBMISSION, "--tta", TTA])
-if rc != 0:
-    raise RuntimeError(f"predict failed with exit status {rc}: its output is above")
-with open(SUBMISSION, newline="") as f:
-    rows = list(csv.reader(f))
-assert rows[0] == ["id", "class"] and len(rows) - 1 == n_test, f"expected {n_test} rows, found {len(rows) - 1}"
-print("\\n".join(",".join(r) for r in rows[:6]), "\\n...")
-counts = Counter(r[1] for r in rows[1:])
-print(f"{len(rows) - 1} rows, {len(counts)} of {len(classes)} classes predicted"
-      + ("" if FINISHED else " (from an unfinished run)"))
-for name, n in counts.most_common():
-    print(f"  {name:<16} {n:4d}  {'#' * n}")
-never = sorted(set(classes) - set(counts))
-if never:
-    print("never predicted:", ", ".join(never))
+SUBMISSION = S.work / "submission.csv"
+rows = kaggle.predict_submission(RUN, DATA, SUBMISSION, tta=S.tta, n_test=N_TEST)  # checks one row per clip
+kaggle.print_submission(rows, CLASSES, finished=FINISHED)
 """),
 ]
 
