@@ -32,7 +32,8 @@ GPUS = {"T4 / P100 (16 GB)": 16, "A10 / RTX 4090 (24 GB)": 24, "A100 (40 GB)": 4
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.activation_memory", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, nargs="+", default=[16, 8])
     ap.add_argument("--batch", type=int, default=8, help="clips per GPU per micro-batch (the presets' 8)")
     ap.add_argument("--dtype", default="bf16", choices=["bf16", "fp16", "fp32"])
@@ -58,7 +59,7 @@ def main() -> None:
                   f"({time.perf_counter() - start:.0f} s)", flush=True)
     print(f"\n| clips | {args.dtype} | per clip | peak at batch {args.batch} | " + " | ".join(GPUS) + " |")
     print("| --- | --- | ---: | ---: |" + " :---: |" * len(GPUS))
-    for frames, label, clip, step, peak in rows:
+    for frames, label, clip, _step, peak in rows:
         fits = ["fits" if peak * 1.15 < gb * 1e9 else "no" for gb in GPUS.values()]
         print(f"| {frames}x224 | {label} | {clip / 2**30:.2f} GiB | {peak / GIB:.1f} GiB | " + " | ".join(fits) + " |")
 

@@ -3,7 +3,7 @@ shapes (16x224: N = 1568 tokens, D = 768, 12 heads of 64), and the routes that
 were tried for a faster CPU forward and not kept (docs/benchmarks.md). In each
 group the first variant is what `vit/blocks.py` does.
 
-    python benchmarks/cpu_kernels.py [--batch 1] [--repeats 12] [--threads N] [--blocks] [--compile]
+    python -m benchmarks.cpu_kernels [--batch 1] [--repeats 12] [--threads N] [--blocks] [--compile]
 
 Each group's variants run interleaved (the order flips every repeat) and the
 median time of each is printed in ms, with its ratio to the first variant:
@@ -24,15 +24,11 @@ median time of each is printed in ms, with its ratio to the first variant:
 """
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 from einops import rearrange
 from torch.nn import functional as F
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 N, D, HEADS = 1568, 768, 12
 
@@ -80,6 +76,21 @@ def block_with_removed_tricks(block, x: torch.Tensor, in_place: bool) -> torch.T
     return m.add_(x) if in_place else x + m
 
 
+def linear_variants(m: int, d_in: int, d_out: int) -> dict:
+    """One (M, d_in) @ (d_in -> d_out) Linear three ways, as zero-argument callables."""
+    inp, w, bias = torch.randn(m, d_in), torch.randn(d_out, d_in) * 0.02, torch.zeros(d_out)
+    conv_w = w.view(d_out, d_in, 1, 1)
+    image = inp.view(1, m, 1, d_in).permute(0, 3, 1, 2)  # (1, d_in, M, 1) channels-last view: no copy
+    variants = {
+        "F.linear (MKL sgemm)": lambda: F.linear(inp, w, bias),
+        "1x1 conv (oneDNN)": lambda: F.conv2d(image, conv_w, bias),
+    }
+    if torch.backends.mkl.is_available() and hasattr(torch.ops.mkl, "_mkl_linear"):
+        packed = torch.ops.mkl._mkl_reorder_linear_weight(w, m)
+        variants["MKL pre-packed (private op)"] = lambda: torch.ops.mkl._mkl_linear(inp, packed, w, bias, m)
+    return variants
+
+
 def race_blocks(batch: int, repeats: int) -> None:
     from videomae import videovit_base
 
@@ -117,7 +128,8 @@ def race_blocks(batch: int, repeats: int) -> None:
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="python -m benchmarks.cpu_kernels", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--repeats", type=int, default=12)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -152,17 +164,7 @@ def main():
     }, args.repeats)
 
     for d_in, d_out in ((D, 4 * D), (4 * D, D), (D, D)):
-        inp, w, bias = torch.randn(m, d_in), torch.randn(d_out, d_in) * 0.02, torch.zeros(d_out)
-        conv_w = w.view(d_out, d_in, 1, 1)
-        image = inp.view(1, m, 1, d_in).permute(0, 3, 1, 2)  # (1, d_in, M, 1) channels-last view: no copy
-        variants = {
-            "F.linear (MKL sgemm)": lambda: F.linear(inp, w, bias),
-            "1x1 conv (oneDNN)": lambda: F.conv2d(image, conv_w, bias),
-        }
-        if torch.backends.mkl.is_available() and hasattr(torch.ops.mkl, "_mkl_linear"):
-            packed = torch.ops.mkl._mkl_reorder_linear_weight(w, m)
-            variants["MKL pre-packed (private op)"] = lambda: torch.ops.mkl._mkl_linear(inp, packed, w, bias, m)
-        race(f"Linear {d_in} -> {d_out}", variants, args.repeats)
+        race(f"Linear {d_in} -> {d_out}", linear_variants(m, d_in, d_out), args.repeats)
 
     q, k, v = separate
     scale = (D // HEADS) ** -0.5

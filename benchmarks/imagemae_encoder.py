@@ -8,7 +8,7 @@ Both variants use the same batch, the same mask (75%), the same decoder on all
 processes. Runs are interleaved (A, B, A, B, ...) in one process so that load
 from other programs hits both alike; the median of the repeats is reported.
 
-    python benchmarks/imagemae_encoder.py [--batch 4] [--repeats 5] [--threads 1] [--device cpu|cuda]
+    python -m benchmarks.imagemae_encoder [--batch 4] [--repeats 5] [--threads 1] [--device cpu|cuda]
 
 Peak memory: on CUDA, torch.cuda.max_memory_allocated during the step, above
 what was allocated before it. On CPU, a resident-set-size (RSS) peak measured
@@ -30,8 +30,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from imagemae import mae_base  # noqa: E402
+from imagemae import mae_base
+
+ROOT = Path(__file__).resolve().parents[1]  # the probe subprocess runs `python -m` from here, as the parent does
 
 
 def simmim_encoder(mae, mask_token: torch.Tensor, images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -129,12 +130,13 @@ def probe(name: str, batch: int) -> None:
     except (OSError, KeyError, AttributeError):
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         run_once(mae, mask_token, fn, "cpu")
-        delta, how = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before, "ru_maxrss increase, gradients included"
+        delta = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+        how = "ru_maxrss increase, gradients included"
     print(json.dumps({"peak_mib": delta / 1024, "how": how}))  # KiB -> MiB
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.imagemae_encoder", description=__doc__.split("\n")[0])
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -164,8 +166,9 @@ def main() -> None:
             run_once(mae, mask_token, fn, "cuda")
             memory[name] = (torch.cuda.max_memory_allocated() - base) / 2**20
         else:
-            cmd = [sys.executable, __file__, "--probe", name, "--batch", str(args.batch), "--threads", str(torch.get_num_threads())]
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            cmd = [sys.executable, "-m", "benchmarks.imagemae_encoder", "--probe", name,
+                   "--batch", str(args.batch), "--threads", str(torch.get_num_threads())]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
             result = json.loads(out.stdout.strip().splitlines()[-1])
             memory[name], how = result["peak_mib"], result["how"]
     saved = {name: saved_bytes(mae, fn) / 2**20 for name, fn in variants.items()}
@@ -178,7 +181,8 @@ def main() -> None:
     names = list(variants)
     if args.device == "cpu":
         print(f"(peak RSS: a fresh process per variant; {how})")
-    print(f"\nwhole step (decoder included): {med[names[1]] / med[names[0]]:.2f}x faster with the visible-only encoder, "
+    print(f"\nwhole step (decoder included): {med[names[1]] / med[names[0]]:.2f}x faster "
+          "with the visible-only encoder, "
           f"memory {memory[names[1]] / max(memory[names[0]], 1e-9):.2f}x less")
     print(f"encoder alone:                 {med[names[3]] / med[names[2]]:.2f}x faster, "
           f"memory {memory[names[3]] / max(memory[names[2]], 1e-9):.2f}x less, "

@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader
 
 from finetune.data.dataset import VideoClipDataset
 from finetune.data.layout import list_train_clips
-from finetune.commands.make_toy_data import write_toy_dataset
+from finetune.toy import write_toy_dataset
 
 
 def clips_per_second(ds: VideoClipDataset, workers: int, batch: int, clips: int) -> tuple[float, float]:
@@ -51,7 +51,8 @@ def clips_per_second(ds: VideoClipDataset, workers: int, batch: int, clips: int)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.loader_speed", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", help="a dataset in the competition layout (default: write toy data to a temp dir)")
     ap.add_argument("--clips", type=int, default=160, help="clips timed per setting")
     ap.add_argument("--batch", type=int, default=8)
@@ -66,10 +67,12 @@ def main() -> None:
         x, _ = ds[0]
         region, _ = VideoClipDataset(clips, num_frames=16, size=224, train=False, views=6, seed=0)[0]
         mib = 2**20
-        print(f"bytes per training clip shipped: {x.numel() * x.element_size() / mib:.1f} MiB ({x.dtype}), "
-              f"{x.numel() * 4 / mib:.1f} MiB as float32 before ({x.numel() * 4 / (x.numel() * x.element_size()):.0f}x)")
+        shipped, as_float = x.numel() * x.element_size(), x.numel() * 4
+        print(f"bytes per training clip shipped: {shipped / mib:.1f} MiB ({x.dtype}), "
+              f"{as_float / mib:.1f} MiB as float32 before ({as_float / shipped:.0f}x)")
         six = 6 * x.numel() * 4
-        print(f"bytes per 6-view TTA clip shipped: {region.numel() / mib:.1f} MiB (uint8 region {tuple(region.shape)}), "
+        print(f"bytes per 6-view TTA clip shipped: {region.numel() / mib:.1f} MiB "
+              f"(uint8 region {tuple(region.shape)}), "
               f"{six / mib:.1f} MiB as six float32 views before ({six / region.numel():.0f}x)")
         for w in args.workers:
             rate, cpu_ms = clips_per_second(ds, w, args.batch, args.clips)

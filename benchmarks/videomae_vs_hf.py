@@ -1,5 +1,5 @@
 """Our VideoMAE ViT-B against transformers' with the same weights (Tong et al. 2022;
-seed III and IV.3): the classifier at 16x224 (inference forward, and forward +
+the course notes, sections III and IV.3): the classifier at 16x224 (inference forward, and forward +
 backward as in training), and one pretraining step at 90% tube masking.
 
 Same weights (ours -> `save_pretrained` -> transformers' `from_pretrained`),
@@ -15,7 +15,8 @@ median count of minor page faults per call (`getrusage`: freshly allocated
 memory the kernel had to map and zero), and with --profile each side's time
 per op.
 
-    python benchmarks/videomae_vs_hf.py [--batch 1] [--repeats 3] [--device cpu|cuda] [--only cls|pretrain] [--threads N] [--profile]
+    python -m benchmarks.videomae_vs_hf [--batch 1] [--repeats 3] [--device cpu|cuda]
+        [--only cls|pretrain] [--threads N] [--profile] [--memory]
 
 Peak memory: on CUDA, torch.cuda.max_memory_allocated during the call. On CPU
 (--memory), a fresh subprocess per variant builds one model (random weights:
@@ -24,6 +25,7 @@ memory does not depend on them), then a thread samples the resident set size
 the call minus RSS just before it, i.e. activations and temporaries, not weights.
 """
 import argparse
+import functools
 import gc
 import json
 import os
@@ -37,13 +39,12 @@ import time
 from pathlib import Path
 
 import torch
+from transformers import VideoMAEConfig as HFConfig
+from transformers import VideoMAEForPreTraining, VideoMAEForVideoClassification
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from transformers import VideoMAEConfig as HFConfig  # noqa: E402
-from transformers import VideoMAEForPreTraining, VideoMAEForVideoClassification  # noqa: E402
+from videomae import tube_mask, videomae_base, videovit_base
 
-from videomae import tube_mask, videomae_base, videovit_base  # noqa: E402
-
+ROOT = Path(__file__).resolve().parents[1]  # the memory subprocesses import this module from here
 VARIANTS = ("cls-forward", "cls-train", "pretrain-step")
 
 
@@ -97,7 +98,8 @@ def print_profile(kind: str, who: str, model, video, mask, calls: int = 3) -> No
     total = sum(e.self_cpu_time_total for e in ops)
     print(f"{kind} {who}: self CPU time by op over {calls} calls")
     for e in ops[:8]:
-        print(f"  {e.key[:52]:<52} {e.self_cpu_time_total / 1e3 / calls:9.1f} ms/call  {e.self_cpu_time_total / total:6.1%}")
+        ms, share = e.self_cpu_time_total / 1e3 / calls, e.self_cpu_time_total / total
+        print(f"  {e.key[:52]:<52} {ms:9.1f} ms/call  {share:6.1%}")
 
 
 def timed(fn, device: str) -> float:
@@ -142,19 +144,17 @@ def measure_call_memory(kind: str, who: str, batch: int) -> float:
 
 
 def peak_memory_cpu(kind: str, who: str, batch: int) -> float:
-    code = (
-        f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); import videomae_vs_hf as b; "
-        f"print(b.measure_call_memory({kind!r}, {who!r}, {batch}))"
-    )
+    code = f"from benchmarks import videomae_vs_hf as b; print(b.measure_call_memory({kind!r}, {who!r}, {batch}))"
     # A fixed mmap threshold: every large tensor is mmapped and given back when freed, so RSS
     # follows live memory (glibc's default would keep freed construction memory and hide the peak).
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "65536"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=ROOT)
     return float(out.stdout.strip().splitlines()[-1])
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="python -m benchmarks.videomae_vs_hf", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -185,7 +185,7 @@ def main():
                     torch.cuda.reset_peak_memory_stats()
                 model = models[who]
                 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-                times[who].append(timed(lambda: call(kind, who, model, video, mask), args.device))
+                times[who].append(timed(functools.partial(call, kind, who, model, video, mask), args.device))
                 faults[who].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
                 if args.device == "cuda":
                     peaks[who] = torch.cuda.max_memory_allocated() / 2**20
@@ -210,7 +210,8 @@ def main():
         print(f"{kind:>14}: ours {med['ours']:.3f}s (best {best['ours']:.3f})  transformers {med['theirs']:.3f}s "
               f"(best {best['theirs']:.3f})  ratio {ratio:.3f}x (quartiles {q1:.3f}-{q3:.3f}, ours faster in "
               f"{wins}/{len(ratios)} pairs; best-time ratio {best_ratio:.3f}x)  "
-              f"(outputs differ by {diff:.1e}){mem}  page faults per call ours {fault['ours']} / theirs {fault['theirs']}")
+              f"(outputs differ by {diff:.1e}){mem}  "
+              f"page faults per call ours {fault['ours']} / theirs {fault['theirs']}")
     print(json.dumps(results))
 
 
