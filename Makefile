@@ -5,8 +5,9 @@
 # `make test TORCH=torch` picks pip's default instead.
 PY ?= python3
 TORCH ?= torch==2.13.0
+RUFF ?= ruff==0.17.6
 
-.PHONY: install install-dev torch demo test lessons exercises kaggle-dataset
+.PHONY: install install-dev torch demo test lint lessons exercises kaggle-dataset
 
 torch:
 	@if $(PY) -c "import torch" 2>/dev/null; then \
@@ -25,6 +26,11 @@ demo: install
 test: install-dev
 	@$(PY) -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
+
+# ruff with the rules in pyproject.toml; the version is pinned because new ruff releases add rules
+lint:
+	@$(PY) -m ruff --version 2>/dev/null | grep -qx "ruff $(subst ruff==,,$(RUFF))" || $(PY) -m pip install -q "$(RUFF)"
+	$(PY) -m ruff check .
 
 # the four lessons, in reading order (docs/01 to docs/05)
 lessons: install
