@@ -3,7 +3,8 @@
 Every file `exercises/<name>.py` is a stub: a docstring that teaches the idea and a
 body that raises NotImplementedError. Write the body, then
 
-    python -m exercises check <name>      # PASS, or FAIL lines that say what is wrong
+    python -m exercises check <name>      # PASS and a question, or FAIL lines that say what is wrong
+    python -m exercises hint <name>       # the next hint: the idea first, the code last
     python -m exercises list              # the exercises in reading order
 
 The grader (`exercises/grade.py`) compares your code with the project's own

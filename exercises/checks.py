@@ -279,6 +279,11 @@ def check_tube_mask(m):
         raise Mistake(f"expected {expected} masked tokens per sample ({t} slices x {int(ratio * h * w)} places), "
                       f"found {counts}{hint.get(counts[0], '')}")
     slices = rearrange(mask, "b (t hw) -> b t hw", t=t)  # (B, T', H'*W')
+    place_major = rearrange(mask, "b (hw t) -> b t hw", t=t)  # the same mask read as if tokens were (h w t)
+    if not (slices == slices[:, :1]).all() and (place_major == place_major[:, :1]).all():
+        raise Mistake("your tokens are in (h w t) order: the T' copies of each place sit side by side. The token "
+                      "order is t, then h, then w, as the tubelet embedding lays tokens out: token s*H'*W' + i is "
+                      "place i of time slice s, so the whole slice repeats T' times, one slice after the other")
     for i in range(mask.shape[0]):
         for s in range(1, t):
             if not torch.equal(slices[i, s], slices[i, 0]):

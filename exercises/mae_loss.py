@@ -14,6 +14,8 @@ already saw. Explained in docs/02_imagemae.md (II.3). (VideoMAE normalises each
 channel separately; see videomae/pretrain.py: reconstruction_target.)
 
 Check: python -m exercises check mae_loss
+Stuck? `python -m exercises hint mae_loss` gives a hint, one step at a time:
+the idea first, the code last.
 """
 import torch
 from einops import rearrange  # noqa: F401  (you will want it)
@@ -22,15 +24,11 @@ from einops import rearrange  # noqa: F401  (you will want it)
 def mae_target(images: torch.Tensor, p: int, norm_pix: bool = True) -> torch.Tensor:
     """(B, C, H, W) -> (B, N, p*p*C); with norm_pix, (x - mean) / sqrt(var + 1e-6) per patch.
 
-    Hint: patchify first (see exercises/patch_embed.py), then mean and var over the
-    last dim, keepdim=True. torch's `var` is unbiased by default, as the official code.
+    The numbers in patchify's order; the variance unbiased, as the official code.
     """
     raise NotImplementedError("exercise mae_loss: write me (mae_target)")
 
 
 def mae_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """pred, target (B, N, K), mask (B, N) bool -> scalar: the MSE over masked patches only.
-
-    Hint: the MSE of each patch is a (B, N) tensor; average it where mask is True.
-    """
+    """pred, target (B, N, K), mask (B, N) bool -> scalar: the MSE over masked patches only."""
     raise NotImplementedError("exercise mae_loss: write me (mae_loss)")

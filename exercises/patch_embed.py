@@ -12,6 +12,8 @@ The embedding runs as a Conv2d with kernel = stride = p: the same function as
 patchify + Linear, in one kernel. Explained in docs/01_vit.md (I.1-I.2).
 
 Check: python -m exercises check patch_embed
+Stuck? `python -m exercises hint patch_embed` gives a hint, one step at a time:
+the idea first, the code last.
 """
 import torch
 from einops import rearrange  # noqa: F401  (you will want it)
@@ -21,8 +23,7 @@ from torch import nn
 def patchify(images: torch.Tensor, p: int) -> torch.Tensor:
     """(B, C, H, W) -> (B, N, p*p*C), N = (H/p)*(W/p).
 
-    Hint: one einops pattern, 'b c (h ph) (w pw) -> b (h w) (...)'. What goes in
-    the last group, in which order, so that the channel varies fastest?
+    Patches row by row; inside a patch, its numbers with the channel varying fastest.
     """
     raise NotImplementedError("exercise patch_embed: write me (patchify)")
 
@@ -37,5 +38,5 @@ class PatchEmbed(nn.Module):
         self.proj = nn.Conv2d(in_chans, dim, kernel_size=patch_size, stride=patch_size)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """Hint: self.proj gives (B, D, H/p, W/p); turn the grid into a sequence of tokens."""
+        """self.proj gives a grid (B, D, H/p, W/p); return its tokens (B, N, D), row by row."""
         raise NotImplementedError("exercise patch_embed: write me (PatchEmbed.forward)")

@@ -13,6 +13,8 @@ and hide them in all T' slices. That is what allows 90% masking.
 Explained in docs/03_videomae.md (2. Extreme tube masking).
 
 Check: python -m exercises check tube_mask
+Stuck? `python -m exercises hint tube_mask` gives a hint, one step at a time:
+the idea first, the code last.
 """
 import torch
 from einops import repeat  # noqa: F401  (you will want it)
@@ -22,8 +24,6 @@ def tube_mask(batch: int, grid: tuple[int, int, int], ratio: float = 0.9,
               generator: torch.Generator | None = None) -> torch.Tensor:
     """-> bool (batch, T'*H'*W'), exactly T' * int(ratio * H'*W') True per row.
 
-    Hint: exactly k random places out of L: rank random noise,
-    `torch.rand(batch, L, generator=generator).argsort(1).argsort(1) < k`.
-    Then repeat the slice T' times: 'b hw -> b (t hw)'.
+    Draw from `generator`: the same seed, the same mask.
     """
     raise NotImplementedError("exercise tube_mask: write me")

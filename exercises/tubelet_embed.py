@@ -12,6 +12,8 @@ The embedding runs as a Conv3d with kernel = stride = the tubelet size.
 Explained in docs/03_videomae.md (1. Tubelets).
 
 Check: python -m exercises check tubelet_embed
+Stuck? `python -m exercises hint tubelet_embed` gives a hint, one step at a time:
+the idea first, the code last.
 """
 import torch
 from einops import rearrange  # noqa: F401  (you will want it)
@@ -19,10 +21,7 @@ from torch import nn
 
 
 def patchify(video: torch.Tensor, tubelet: tuple[int, int, int]) -> torch.Tensor:
-    """(B, C, T, H, W) -> (B, N, pt*ph*pw*C), N = T/pt * H/ph * W/pw.
-
-    Hint: exercises/patch_embed.py's pattern with one more axis, (t pt).
-    """
+    """(B, C, T, H, W) -> (B, N, pt*ph*pw*C), N = T/pt * H/ph * W/pw: patch_embed's patchify, with time."""
     raise NotImplementedError("exercise tubelet_embed: write me (patchify)")
 
 
@@ -35,5 +34,5 @@ class TubeletEmbed(nn.Module):
         self.proj = nn.Conv3d(in_chans, dim, kernel_size=self.tubelet, stride=self.tubelet)
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
-        """Hint: self.proj gives (B, D, T', H', W'); read the grid as tokens in (t h w) order."""
+        """self.proj gives a grid (B, D, T', H', W'); return its tokens (B, N, D), time first."""
         raise NotImplementedError("exercise tubelet_embed: write me (TubeletEmbed.forward)")
