@@ -5,6 +5,7 @@
     python -m benchmarks.imagemae_encoder   MAE's visible-only encoder against all 196 tokens (SimMIM-style)
     python -m benchmarks.videomae_vs_hf     our VideoMAE ViT-B against transformers' with the same weights
     python -m benchmarks.cpu_kernels        the kernel-level choices behind vit/blocks.py at ViT-B's shapes
+    python -m benchmarks.gpu_check          one GPU: training and TTA clips/s, memory, MFU, syncs, ours vs theirs
 
 `--help` on each gives its options; docs/benchmarks.md has the results, each
 with the command that measured it. The repository root must be the current

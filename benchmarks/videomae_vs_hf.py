@@ -88,7 +88,8 @@ def call(kind: str, who: str, model, video, mask):
 
 
 def print_profile(kind: str, who: str, model, video, mask, calls: int = 3) -> None:
-    """Self time per op over `calls` calls, as a share of the total: where the time goes."""
+    """Self time per op over `calls` calls, as a share of the total: where the time goes; and how many times
+    each op ran per call, which load from other programs does not change (an extra copy or cast shows there)."""
     from torch.profiler import profile
 
     with profile() as prof:
@@ -97,9 +98,9 @@ def print_profile(kind: str, who: str, model, video, mask, calls: int = 3) -> No
     ops = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
     total = sum(e.self_cpu_time_total for e in ops)
     print(f"{kind} {who}: self CPU time by op over {calls} calls")
-    for e in ops[:8]:
+    for e in ops[:12]:
         ms, share = e.self_cpu_time_total / 1e3 / calls, e.self_cpu_time_total / total
-        print(f"  {e.key[:52]:<52} {ms:9.1f} ms/call  {share:6.1%}")
+        print(f"  {e.key[:52]:<52} {ms:9.1f} ms/call  {share:6.1%}  {e.count / calls:5.0f} calls/call")
 
 
 def timed(fn, device: str) -> float:

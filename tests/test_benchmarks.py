@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-BENCHMARKS = ["activation_memory", "cpu_kernels", "imagemae_encoder", "loader_speed", "videomae_vs_hf"]
+BENCHMARKS = ["activation_memory", "cpu_kernels", "gpu_check", "imagemae_encoder", "loader_speed",
+              "videomae_vs_hf"]
 
 
 def test_the_list_is_every_benchmark_and_the_package_docstring_names_each():

@@ -22,6 +22,16 @@ def multiply_adds(tokens: int, dim: int, depth: int, mlp_ratio: float = 4.0) -> 
     return linear, attention
 
 
+def classifier_multiply_adds(cfg: VideoMAEConfig) -> float:
+    """Multiply-adds of one clip through the VideoViT classifier (`cfg.num_classes` > 0): the tubelet
+    embedding on all N tubelets, `cfg.depth` blocks on N tokens, the head. The matmuls only, exactly
+    what torch.utils.flop_counter counts (tests/test_gpu_check.py); x2 for FLOPs, x3 again for a training
+    step (the backward pass is about twice the forward). benchmarks/gpu_check.py divides by it."""
+    n, k = cfg.num_tokens, cfg.tubelet_size * cfg.patch_size**2 * cfg.in_chans  # k: numbers per tubelet
+    linear, attention = multiply_adds(n, cfg.dim, cfg.depth, cfg.mlp_ratio)
+    return n * k * cfg.dim + linear + attention + cfg.dim * cfg.num_classes
+
+
 def pretraining_cost(cfg: VideoMAEConfig, n_vis: int) -> None:
     """Print what running the encoder on the `n_vis` visible tokens saves, in multiply-adds
     (1 multiply-add = 2 FLOPs), against the same encoder on every token."""

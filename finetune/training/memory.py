@@ -38,8 +38,9 @@ def saved_bytes(model: torch.nn.Module, video: torch.Tensor, dtype: torch.dtype 
 
 
 def per_clip_bytes(model: torch.nn.Module, clip_shape: tuple[int, ...],
-                   dtype: torch.dtype | None = None) -> tuple[int, int]:
-    """(bytes saved per clip, bytes saved once per step) from forwards at batch 1 and batch 2."""
-    one = saved_bytes(model, torch.randn(1, *clip_shape), dtype)
-    two = saved_bytes(model, torch.randn(2, *clip_shape), dtype)
+                   dtype: torch.dtype | None = None, device=None) -> tuple[int, int]:
+    """(bytes saved per clip, bytes saved once per step) from forwards at batch 1 and batch 2 (clips made on
+    `device`, default the CPU: the model must be there too)."""
+    one = saved_bytes(model, torch.randn(1, *clip_shape, device=device), dtype)
+    two = saved_bytes(model, torch.randn(2, *clip_shape, device=device), dtype)
     return two - one, 2 * one - two

@@ -3,7 +3,6 @@ step, resuming a run on another number of processes, and a data order that does 
 import json
 import os
 import socket
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from finetune.config import apply_overrides, get_preset
 from finetune.run_folder import load_checkpoint
 from finetune.training.distributed import Dist, StepBatchSampler
 from finetune.training.engine import choose_precision, make_scaler
+from finetune.training.host_syncs import count_host_syncs
 from finetune.training_run import run_training as train
 
 TINY = ["model=tiny", "num_frames=4", "image_size=16", "resize=16", "num_workers=0", "batch_size=2", "hflip=0",
@@ -92,54 +92,24 @@ def test_overflowing_steps_are_skipped_and_the_run_goes_on(data, tmp_path, monke
 
 # ---- host syncs ---------------------------------------------------------------------------------
 
-# A host read of a tensor (.item(), bool(), float(), .tolist(), ...) waits for the GPU to finish all queued
-# work, and so does a tensor made on the GPU from Python numbers (a copy from pageable host memory).
-# Counted where the training step handles batch, model and loss; not counted: the host-side random
-# draws from CPU generators (Mixup's lambda and CutMix's box: `_beta`, `cutmix_box`), which involve no GPU.
-READS = ("item", "tolist", "__bool__", "__float__", "__int__", "cpu", "numpy")
-STEP_CODE = ("finetune/training/engine.py", "finetune/data/batch.py", "finetune/data/transforms.py",
-             "finetune/training/mixup.py")
-HOST_DRAWS = ("_beta", "cutmix_box")
+# The counter (finetune/training/host_syncs.py) records every host read of a tensor (.item(), bool(), .tolist(), ...)
+# and every tensor made on the device from Python numbers, made from the step's own code (engine, batch and transform
+# helpers, Mixup); the host-side random draws of Mixup and CutMix from CPU generators are not counted.
 
 
 def test_at_most_one_host_sync_per_optimizer_step(data, tmp_path, monkeypatch):
-    counted = []
-
-    def record(name, frame):
-        where = frame.f_code.co_filename.replace(os.sep, "/")
-        if counting_on and where.endswith(STEP_CODE) and frame.f_code.co_name not in HOST_DRAWS:
-            counted.append(f"{name} in {frame.f_code.co_name} ({Path(where).name}:{frame.f_lineno})")
-
-    def counting(name, original):
-        def read(self, *args, **kwargs):
-            record(name, sys._getframe(1))
-            return original(self, *args, **kwargs)
-        return read
-
-    def copying(name, original):  # a tensor made from Python numbers on the GPU: a blocking copy from the host
-        def make(data, *args, **kwargs):
-            if not isinstance(data, torch.Tensor):
-                record(name, sys._getframe(1))
-            return original(data, *args, **kwargs)
-        return make
-
-    for name in READS:
-        monkeypatch.setattr(torch.Tensor, name, counting(name, getattr(torch.Tensor, name)))
-    for name in ("tensor", "as_tensor"):
-        monkeypatch.setattr(torch, name, copying(name, getattr(torch, name)))
-    counting_on, steps = False, []
+    counted, steps = [], []
     real_epoch = train_module.train_epoch
 
     def counted_epoch(*args, **kwargs):
-        nonlocal counting_on
         state = args[3]
         before = state.global_step
-        counting_on = True
-        try:
-            return real_epoch(*args, **kwargs)
-        finally:
-            counting_on = False
-            steps.append(state.global_step - before)
+        with count_host_syncs() as reads:
+            try:
+                return real_epoch(*args, **kwargs)
+            finally:
+                counted.extend(reads)
+                steps.append(state.global_step - before)
 
     monkeypatch.setattr(train_module, "train_epoch", counted_epoch)
     # exp4's first stage mixes (Mixup), its second smooths labels; accumulation 2; logging only per epoch
