@@ -14,7 +14,7 @@ for weights that do not load), for a notebook or a script:
     train(data, out, weights=None, preset="exp4", overrides=(), *, resume=False, device="auto", **fields)
         `overrides`: `--set` pairs ("lr=1e-4"); `fields`: shortcuts for them (epochs=30)
     predict(run, data, out="submission.csv", tta=None, probs=False, batch_size=None, num_workers=None,
-            device="auto")
+            device="auto", clips=1, checkpoint="last")
     ensemble(probs, out="submission.csv", weights=None, save_probs=False)
     report(run, data=None, worst=8, frames=4)
     ablate(data, weights, out, presets=("exp1", "exp2", "exp3", "exp4"), overrides=(), device="auto",

@@ -26,6 +26,7 @@ ensemble's validation accuracy flatters it a little.
 from pathlib import Path
 
 from finetune import config as C
+from finetune.backbones import with_recipe
 from finetune.errors import RunError, UserError
 from finetune.run_folder import RunFolder
 from finetune.training.frame_vit import SIZES as FRAME_MODELS
@@ -39,7 +40,8 @@ NOTES_TEST_ACC = {"vit-s-frames": 0.6922, "vit-b-frames": 0.7373, "exp1": 0.8176
                   "exp4": 0.8490, "exp4-30ep": 0.8510, "exp4-8f": 0.8255}
 WHAT = {"exp1": "VideoMAE-B K400, vanilla", "exp2": "+ consistent spatial aug", "exp3": "+ Mixup 0.8",
         "exp4": "+ 2-stage + TTA", "exp4-30ep": "exp4, 30 epochs", "exp4-8f": "exp4, 30 ep, 8 frames",
-        "vit-s-frames": "ViT-S per frame (organizers)", "vit-b-frames": "ViT-B per frame"}
+        "vit-s-frames": "ViT-S per frame (organizers)", "vit-b-frames": "ViT-B per frame",
+        "official": "VideoMAE's own recipe (UCF101 script)"}
 
 
 def _pct(x) -> str:
@@ -160,7 +162,10 @@ def ablate(data, weights, out, presets=tuple(C.ABLATION), overrides=(), device: 
             print(f"== {name}: {'resuming' if resume else 'training'} -> {run.path}", flush=True)
             cfg = C.apply_overrides(C.get_preset(name), list(overrides))
             w = vit_weights if cfg.model in FRAME_MODELS else weights
-            run_training(cfg, data, run.path, w, resume=resume, preset=name, device=device)
+            if not resume:  # the weights' backbone row between the preset and the overrides, as `train` does
+                cfg = with_recipe(C.get_preset(name), list(overrides), w)
+            run_training(cfg, data, run.path, w, resume=resume, preset=name, device=device,
+                         resume_overrides=C.resume_overrides(list(overrides)))  # e.g. fewer num_workers
         rows.append({"name": name, **run.read_summary()})
     text = write_table(runs, rows + ensemble_rows(runs, rows, ensembles))
     print(text)

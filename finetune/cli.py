@@ -104,6 +104,25 @@ def _interrupted_note(args: argparse.Namespace) -> str:
     return "interrupted"
 
 
+def _as_user_error(err: Exception) -> Exception:
+    """A full disk or a killed data-loading worker that reached here untold (`train` tells them itself, with
+    its checkpoint): not a bug, but the machine's limits; one line that says so. Anything else as it is."""
+    from finetune.disk import is_disk_error
+    from finetune.training.killed_worker import worker_death, worker_killed
+
+    if isinstance(err, user_errors()):
+        return err  # told already (a WorkerKilled keeps the death it explains as its cause)
+    if is_disk_error(err):
+        told = UserError(f"{describe_error(err)}: free some space on that disk (or write elsewhere), then run the "
+                         "command again")
+    elif worker_death(err):
+        told = worker_killed(worker_death(err))
+    else:
+        return err
+    told.__cause__ = err  # --debug shows the original traceback
+    return told
+
+
 def run_command(func, args: argparse.Namespace) -> int:
     """`func(args)`, its exit status, and every exception turned into the status and message above."""
     debug = debug_enabled(args)
@@ -115,6 +134,7 @@ def run_command(func, args: argparse.Namespace) -> int:
         print(_interrupted_note(args), file=sys.stderr, flush=True)
         return INTERRUPTED
     except Exception as err:  # noqa: BLE001 - every error is sorted here: the user's mistake, or a bug (traceback)
+        err = _as_user_error(err)
         if isinstance(err, user_errors()):
             if debug:
                 traceback.print_exc()

@@ -21,8 +21,8 @@ from finetune.run_folder import RunFolder
 
 def export(run, out) -> dict:
     """Write RUN's model into OUT as a transformers folder; returns what was written."""
+    from finetune.training.ema import model_for_prediction
     from finetune.training.loaders import mean_std
-    from finetune.training.models import model_from_checkpoint
     from videomae import VideoViT
 
     folder, out = RunFolder(run), Path(out)
@@ -31,7 +31,7 @@ def export(run, out) -> dict:
         raise RunError(f"{out} exists and is not empty: expected a new folder for the exported model")
     ckpt = folder.load_checkpoint()  # a RunError naming the file if RUN is not a finished or running train folder
     cfg, classes = C.from_dict(ckpt["config"]), list(ckpt["classes"])
-    model = model_from_checkpoint(ckpt)
+    model, weights_used = model_for_prediction(ckpt)  # the EMA's weights when they validated better
     if not isinstance(model, VideoViT):
         raise RunError(f"{run} holds a per-frame ViT ({cfg.model}); export writes transformers' "
                        "VideoMAEForVideoClassification, which only a VideoMAE run (model=videovit_base / tiny) fits")
@@ -54,7 +54,7 @@ def export(run, out) -> dict:
     summary = folder.read_summary() if folder.finished() else {}
     (out / "README.md").write_text(model_card(run, cfg, classes, summary))
     return {"out": str(out), "classes": len(classes), "num_frames": model.cfg.num_frames,
-            "image_size": model.cfg.image_size, "val_acc": summary.get("val_acc")}
+            "image_size": model.cfg.image_size, "val_acc": summary.get("val_acc"), "weights_used": weights_used}
 
 
 def model_card(run: Path, cfg, classes: list[str], summary: dict) -> str:

@@ -38,13 +38,14 @@ import torch
 from finetune import config as C
 from finetune.data.decode import BadFrameLog
 from finetune.data.layout import TRAIN_DIR, find_data_root, list_test_clips, list_train_clips
+from finetune.data.split import split_sizes
 from finetune.errors import DataError, RunError
-from finetune.run_folder import load_checkpoint
+from finetune.run_folder import RunFolder, load_checkpoint
 from finetune.training import probs as P
 from finetune.training.distributed import Dist
+from finetune.training.ema import model_for_prediction
 from finetune.training.engine import choose_precision, predict_probs
 from finetune.training.loaders import eval_dataset, eval_loader, mean_std
-from finetune.training.models import model_from_checkpoint
 from finetune.training.report import write_report
 
 
@@ -72,12 +73,15 @@ def check_classes(run_classes: list[str], root: Path, run: Path) -> None:
 
 
 def predict(run, data, out="submission.csv", tta: str | None = None, probs: bool = False, batch_size: int | None = None,
-            num_workers: int | None = None, device: str = "auto") -> dict:
+            num_workers: int | None = None, device: str = "auto", clips: int = 1, checkpoint: str = "last") -> dict:
     """The submission `out` (id,class) for DATA's test clips from the run `run`, with `tta` views (default: the
-    run's); `probs` also writes OUT.probs.json. Returns rows, views, the file(s), and the accuracy when DATA
-    has local test labels (the toy data)."""
+    run's) x `clips` temporal clips (finetune.data.sampling.clip_indices; 1 = one centred clip), from its
+    `checkpoint` ("last", or "best": RUN/best.pt of a run with keep_best); `probs` also writes OUT.probs.json.
+    Returns rows, views, the file(s), and the accuracy when DATA has local test labels (the toy data)."""
+    if clips < 1:
+        raise RunError(f"--clips must be at least 1 (temporal clips per test clip), found {clips}")
     run, root = Path(run), find_data_root(data)
-    ckpt = load_checkpoint(run)
+    ckpt = load_checkpoint(run, checkpoint)
     cfg = C.from_dict(ckpt["config"])
     classes = ckpt["classes"]
     check_classes(classes, root, run)
@@ -85,19 +89,22 @@ def predict(run, data, out="submission.csv", tta: str | None = None, probs: bool
     if tta not in C.VIEWS:
         raise RunError(f"--tta must be one of {', '.join(C.VIEWS)}, found {tta!r}")
     dev = torch.device("cuda" if torch.cuda.is_available() and device != "cpu" else "cpu")
-    model = model_from_checkpoint(ckpt).to(dev)
-    clips = list_test_clips(root)
-    if not clips:
+    model, weights_used = model_for_prediction(ckpt)  # the EMA's weights when they validated better
+    model = model.to(dev)
+    test_clips = list_test_clips(root)
+    if not test_clips:
         raise DataError(f"expected test clips in {root}/test, found none")
     views = C.VIEWS[tta]
     bad_log = BadFrameLog(Path(out).with_suffix(".bad_frames.txt"))
-    loader = eval_loader(eval_dataset(clips, cfg, tta, bad_log), cfg, Dist(device=dev), views, batch_size, num_workers)
+    loader = eval_loader(eval_dataset(test_clips, cfg, tta, bad_log, clips), cfg, Dist(device=dev), views * clips,
+                         batch_size, num_workers)
     ids, all_probs = [], []
+    desc = f"predict {tta}" + (f" x {clips} clips" if clips > 1 else "")
     for keys, p in predict_probs(model, loader, dev, choose_precision(cfg.precision, dev), cfg.image_size, views,
-                                 mean_std(cfg, dev), desc=f"predict {tta}"):
+                                 mean_std(cfg, dev), desc=desc):
         ids += [int(k) for k in keys]
         all_probs.append(p.cpu())
-    missing = sorted({c.label for c in clips} - set(ids))
+    missing = sorted({c.label for c in test_clips} - set(ids))
     if missing:  # clips with no readable frame: the prior, so that every id still has a row
         counts = torch.tensor(ckpt.get("class_counts") or [1] * len(classes), dtype=torch.float32)
         prior = counts / counts.sum()
@@ -107,10 +114,11 @@ def predict(run, data, out="submission.csv", tta: str | None = None, probs: bool
         all_probs.append(prior.expand(len(missing), -1))
     prob = torch.cat(all_probs)  # (N, K)
     pred = [classes[k] for k in prob.argmax(-1).tolist()]
-    if len(set(ids)) != len(ids) or len(ids) != len(clips):
-        raise RuntimeError(f"expected every one of {len(clips)} test ids exactly once, found {len(ids)} rows")
+    if len(set(ids)) != len(ids) or len(ids) != len(test_clips):
+        raise RuntimeError(f"expected every one of {len(test_clips)} test ids exactly once, found {len(ids)} rows")
     out = P.write_submission(out, classes, ids, prob)
-    result = {"submission": str(out), "rows": len(ids), "tta": tta, "views": views, "from_prior": missing}
+    result = {"submission": str(out), "rows": len(ids), "tta": tta, "views": views, "clips": clips,
+              "checkpoint": checkpoint, "weights_used": weights_used, "from_prior": missing}
     if probs:
         result["probs"] = str(P.write_probs(out.with_suffix(".probs.json"), classes, ids, prob.numpy()))
     labels = read_labels(root)
@@ -140,7 +148,24 @@ def ensemble(probs: list, out="submission.csv", weights=None, save_probs: bool =
 
 def report(run, data=None, worst: int = 8, frames: int = 4) -> dict:
     """RUN/report.md, confusion.csv/png and worst_clips.png from RUN/val_probs.json; the paths written.
+    A run without validation clips (a refit with val_fraction=0) has nothing to report: {"note": why}.
 
     `data`: where to read the worst clips' frames (default: the data folder the run was trained on)."""
     root = find_data_root(data) if data else None  # a wrong data folder is an error, not a missing figure
+    note = no_validation(run)
+    if note:
+        return {"note": note}
     return write_report(run, root, max(worst, 1), max(frames, 1))
+
+
+def no_validation(run) -> str | None:
+    """Why the run `run` has no validation predictions to analyse, if its split holds no validation clip."""
+    folder = RunFolder(run)
+    if folder.val_probs.is_file() or not folder.split.is_file():
+        return None  # a report to write, or a run folder that `write_report` will explain
+    _, val = split_sizes(folder.split)
+    if val:
+        return None
+    return (f"{folder.path} has no validation clips (its split.json holds none: trained on every labelled clip, "
+            "val_fraction=0), so there is nothing to report; read the report of the run that chose the recipe "
+            "on the validation split")

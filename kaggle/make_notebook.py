@@ -130,16 +130,20 @@ print(S.describe())
 
 The data: the first folder under `/kaggle/input` that holds `data_train/` (on Kaggle
 `/kaggle/input/action-video/data`). The weights: a folder with a VideoMAE `config.json` and
-`model.safetensors` / `pytorch_model.bin`, or an official `.pth`; the Kinetics-400 fine-tuned one
-(400 labels, `kinetics` or `k400` in its path) first. Set `PROJECT71_DATA` / `PROJECT71_WEIGHTS` to
-choose yourself.
+`model.safetensors` / `pytorch_model.bin` (transformers' or OpenGVLab's VideoMAE V2), or an official
+`.pth` (V1, V2, or an MMAction2 port). VideoMAE V2's ViT-B distilled from ViT-g comes first (86.6% on
+Kinetics-400 for the cost of V1's ViT-B), then the Kinetics-400 classifier (400 labels, `kinetics` or
+`k400` in its path). A bigger backbone (ViT-L, ViT-H, ViT-g) is recognised from its shapes and `train`
+applies its official recipe (layer decay, drop path, lr, micro-batch; `finetune/backbones.py`). Set
+`PROJECT71_DATA` / `PROJECT71_WEIGHTS` to choose yourself.
 """),
     ("find", "code", """
 DATA = S.data or kaggle.find_data(S.input)  # PROJECT71_DATA, or the first folder with data_train/ (and test/)
 CLASSES, N_TEST = kaggle.data_summary(DATA)
 print(f"data:    {DATA} ({len(CLASSES)} classes, {N_TEST} test clips)")
-WEIGHTS = S.weights or kaggle.find_weights(S.input)  # prints every candidate it saw, the K400 classifier first
+WEIGHTS = S.weights or kaggle.find_weights(S.input)  # prints every candidate it saw, the best first
 print(f"weights: {WEIGHTS}")
+print(kaggle.backbone_line(WEIGHTS))  # the official recipe row `train` applies for these weights
 """),
     ("gpu-md", "markdown", """
 ## 3. GPUs, precision and the launch command

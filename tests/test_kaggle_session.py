@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from finetune import kaggle
 
@@ -63,6 +64,30 @@ def test_find_weights_accepts_an_official_pth(tmp_path):
     pth.parent.mkdir(parents=True)
     pth.touch()
     assert kaggle.find_weights(tmp_path) == pth
+
+
+def test_find_weights_puts_videomae_v2_vit_b_first_and_reads_a_v2_hub_folder(tmp_path, capsys):
+    _hf_folder(tmp_path / "videomae-base-finetuned-kinetics", 400)
+    v2 = tmp_path / "videomae-v2" / "distill" / "vit_b_k710_dl_from_giant.pth"
+    v2.parent.mkdir(parents=True)
+    v2.touch()
+    hub = _hf_folder(tmp_path / "VideoMAEv2-Large", 0, model_type="VideoMAEv2_Large")  # OpenGVLab's hub folder
+    assert kaggle.find_weights(tmp_path) == v2
+    assert str(hub) in capsys.readouterr().out  # found too, ranked after the K400 classifier
+
+
+def test_the_backbone_line_names_the_recipe_train_applies(tmp_path, monkeypatch):
+    """A real toy-width file (read from its shapes), and a ViT-L's shapes (a real one is 1.2 GB)."""
+    from finetune import backbones
+    from videomae import VideoMAEConfig, VideoViT
+
+    state = VideoViT(VideoMAEConfig(dim=384, heads=6, depth=2, image_size=32, num_frames=2, num_classes=400))
+    torch.save({"module": state.state_dict()}, tmp_path / "toy.pth")
+    assert "not one of the released sizes" in kaggle.backbone_line(tmp_path / "toy.pth")
+    large = {"dim": 1024, "depth": 24, "patch_size": 16, "num_classes": 400}
+    monkeypatch.setattr(backbones, "peek", lambda weights: (large, None))
+    assert kaggle.backbone_line(tmp_path / "videomae_vit_large_k400.pth").startswith(
+        "backbone: vit-l (VideoMAE V1 ViT-L/16): train applies its official values (layer_decay=0.75 ")
 
 
 def test_the_search_never_enters_data_train_or_test(tmp_path, monkeypatch):

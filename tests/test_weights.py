@@ -3,10 +3,11 @@
 - `rename` is the one renaming helper every converter uses (first matching
   prefix wins; None drops); `our_fields` is the one "is this our own file?"
   test; `resolve_heads` the one head-count order.
-- A checkpoint in a layout no converter reads (here MMAction2's `backbone.*`
-  names) is one CheckpointError that names the file, the unexpected key prefix
-  and the layouts read, for every loader; another model's weights still say
-  what they are and which loader takes them.
+- A checkpoint in a layout no converter reads (here the `vision_encoder.*`
+  names of video-text models such as InternVideo's) is one CheckpointError
+  that names the file, the unexpected key prefix and the layouts read, for
+  every loader; another model's weights still say what they are and which
+  loader takes them.
 - `weights` imports none of the model packages, and the model packages keep
   only converters: no file reading outside `weights/`.
 """
@@ -52,34 +53,34 @@ def test_resolve_heads_order_given_then_stored_then_released_then_an_error():
 
 
 @pytest.fixture(scope="module")
-def mmaction_file(tmp_path_factory):
-    """A VideoMAE classifier as MMAction2 converts it: `backbone.*` and `cls_head.fc_cls.*`."""
+def unread_file(tmp_path_factory):
+    """A VideoMAE encoder under names no converter here reads: `vision_encoder.*` and `text_proj.*`."""
     torch.manual_seed(0)
     state = VideoViT(VideoMAEConfig(**VIDEO)).state_dict()
-    state = {("cls_head.fc_cls." + k[5:] if k.startswith("head.") else "backbone." + k): v for k, v in state.items()}
-    path = tmp_path_factory.mktemp("mmaction") / "vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400.pth"
+    state = {("text_proj." + k[5:] if k.startswith("head.") else "vision_encoder." + k): v for k, v in state.items()}
+    path = tmp_path_factory.mktemp("unread") / "video_text_model.pth"
     torch.save({"state_dict": state, "meta": {"epoch": 1}}, path)
     return path
 
 
 @pytest.mark.parametrize("load", [VideoViT.from_pretrained, VideoMAE.from_pretrained], ids=["VideoViT", "VideoMAE"])
-def test_a_layout_not_read_names_the_file_its_key_prefixes_and_the_layouts_read(mmaction_file, load):
+def test_a_layout_not_read_names_the_file_its_key_prefixes_and_the_layouts_read(unread_file, load):
     with pytest.raises(CheckpointError) as err:
-        load(mmaction_file)
+        load(unread_file)
     msg = str(err.value)
-    assert msg.startswith(f"{mmaction_file}: its keys are in a layout not read here"), msg
-    assert "`backbone.`" in msg and "`cls_head.`" in msg
-    for layout in ("transformers VideoMAE (videomae.*", "official fine-tuned (patch_embed.*, blocks.*)"):
+    assert msg.startswith(f"{unread_file}: its keys are in a layout not read here"), msg
+    assert "`vision_encoder.`" in msg and "`text_proj.`" in msg
+    for layout in ("transformers VideoMAE (videomae.*", "V1 and V2 (patch_embed.*, blocks.*)", "MMAction2 (backbone.*"):
         assert layout in msg, msg
     assert "found a video model" in msg and "expected a video model" not in msg  # no "expected X, found X"
 
 
-def test_another_models_file_in_no_layout_still_says_what_it_is(mmaction_file):
+def test_another_models_file_in_no_layout_still_says_what_it_is(unread_file):
     """An image loader given the video file: the kind of model is the news, not the prefix."""
     for load, where in ((ViT.from_pretrained, "videomae.VideoViT.from_pretrained"),
                         (MAE.from_pretrained, "videomae.VideoMAE.from_pretrained")):
         with pytest.raises(CheckpointError, match=f"found a video model .*; load a video model with {where}"):
-            load(mmaction_file)
+            load(unread_file)
 
 
 def test_our_own_files_carry_their_config_and_load_with_it(tmp_path):

@@ -13,6 +13,19 @@ Layouts read (`weights.read_checkpoint` opens the file or directory):
 
 The official fine-tuned files, and our VideoViT, drop the `encoder.` prefix
 (`patch_embed.proj.*`, `blocks.{i}.*`, `fc_norm.*`, `head.*`) and hold no decoder.
+VideoMAE V2 (OpenGVLab/VideoMAEv2 `models/modeling_finetune.py`) keeps V1's
+names for every size, ViT-S to ViT-g (patch 14, MLP 6144): its `.pth` files and
+its hub folders (`model.` + these names, the architecture in config.json's
+`model_config`) are the official fine-tuned layout. MMAction2 ports
+(`mmaction/models/backbones/vit_mae.py`, `heads/timesformer_head.py`) rename a few:
+
+  official fine-tuned           MMAction2 (under 'state_dict')
+  patch_embed.proj.*            backbone.patch_embed.projection.*
+  blocks.{i}.mlp.fc1.*          backbone.blocks.{i}.mlp.layers.0.0.*
+  blocks.{i}.mlp.fc2.*          backbone.blocks.{i}.mlp.layers.1.*
+  blocks.{i}.(the rest)         backbone.blocks.{i}.(the same)
+  fc_norm.*, head.*             backbone.fc_norm.*, cls_head.fc_cls.*
+  (not stored)                  backbone.pos_embed (the same fixed sinusoid table, rebuilt here)
 
 transformers' attention bias is `q_bias` / `v_bias` in files and `query.bias` /
 `value.bias` (no key bias) in a torch.save of a transformers 5 model; a bare
@@ -34,7 +47,6 @@ import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from weights.errors import CheckpointError
 from weights.heads import resolve_heads
 from weights.hf_layers import hf_blocks_to_ours, ours_blocks_to_hf
 from weights.layouts import OURS, Layout, ModelKind, count_blocks, our_fields, rename, set_num_classes, to_our_names
@@ -44,7 +56,8 @@ from .config import VideoMAEConfig
 VIDEOMAE = ModelKind(
     name="a VideoMAE",
     formats="a VideoMAE video model: a transformers VideoMAE directory (config.json + model.safetensors or "
-            "pytorch_model.bin), an official MCG-NJU/VideoMAE .pth (fine-tuned or pretraining), or one of our files "
+            "pytorch_model.bin), an official MCG-NJU/VideoMAE or OpenGVLab/VideoMAEv2 .pth (fine-tuned or "
+            "pretraining) or V2 hub folder, an MMAction2 VideoMAE checkpoint, or one of our files "
             "(.safetensors / .pth)",
     embed="encoder.patch_embed.proj.weight",
     blocks=("encoder.blocks.",),
@@ -72,28 +85,53 @@ def from_transformers(state: dict) -> dict:
 
 
 def from_official_finetuned(state: dict) -> dict:
-    """The official fine-tuned names (= our VideoViT's) -> the common layout: the encoder gets `encoder.`."""
+    """The official fine-tuned names (V1 and V2, = our VideoViT's) -> the common layout: the encoder gets `encoder.`."""
     return rename(state, {p: "encoder." + p for p in ("patch_embed.", "blocks.", "norm.")})
+
+
+def from_mmaction2(state: dict) -> dict:
+    """MMAction2's VideoMAE port (the table above) -> the common layout."""
+    state = rename(state, {"backbone.pos_embed": None,  # the fixed table, computed by the same formula
+                           "backbone.patch_embed.projection.": "encoder.patch_embed.proj.",
+                           "backbone.blocks.": "encoder.blocks.", "backbone.norm.": "encoder.norm.",
+                           "backbone.fc_norm.": "fc_norm.", "cls_head.fc_cls.": "head."})
+    # mmcv's FFN: layers = Sequential(Sequential(fc1, GELU, Dropout), fc2, Dropout)
+    return {k.replace(".mlp.layers.0.0.", ".mlp.fc1.").replace(".mlp.layers.1.", ".mlp.fc2."): v
+            for k, v in state.items()}
 
 
 LAYOUTS = (  # first match wins: transformers' `encoder.layer.*` before the common `encoder.*`
     Layout("transformers VideoMAE", ("videomae.", "embeddings.", "encoder.layer."), from_transformers),
     Layout("official pretraining / ours", ("encoder.",), lambda state: state),
-    Layout("official fine-tuned", ("patch_embed.", "blocks."), from_official_finetuned),
+    Layout("official fine-tuned, V1 and V2", ("patch_embed.", "blocks."), from_official_finetuned),
+    Layout("MMAction2", ("backbone.", "cls_head."), from_mmaction2),
 )
 
 
-def _classifier_names(state: dict, source) -> dict:
-    """Common layout -> VideoViT's (official fine-tuned): the decoder dropped; a
-    pretraining encoder loses its final norm (mean pooling + a fresh fc_norm,
-    the official fine-tuning recipe)."""
+def _classifier_names(state: dict) -> tuple[dict, str]:
+    """Common layout -> (VideoViT's names (official fine-tuned), its pooling), the decoder dropped.
+
+    fc_norm: a mean-pooling classifier. A head without fc_norm: a classifier of the
+    first token after the encoder's norm (official `--use_cls`, transformers'
+    use_mean_pooling=False), kept as it is. Neither: a pretraining encoder, whose
+    final norm goes (mean pooling + a fresh fc_norm: the official fine-tuning recipe)."""
     state = rename(state, dict.fromkeys(_DECODER))
-    if "fc_norm.weight" not in state and "head.weight" in state:
-        raise CheckpointError(f"{source}: a classifier without fc_norm (it classifies from the first token, "
-                              "use_mean_pooling=False); VideoViT mean-pools as the official models do")
-    if "fc_norm.weight" not in state:
+    pool = "first" if "fc_norm.weight" not in state and "head.weight" in state else "mean"
+    if pool == "mean":
         state = rename(state, {"encoder.norm.": None})
-    return rename(state, {"encoder.": ""})
+    return rename(state, {"encoder.": ""}), pool
+
+
+def _v2_hub_config(config: dict) -> dict:
+    """OpenGVLab's VideoMAE V2 hub folders keep the official model's arguments under
+    config.json's `model_config` (img_size, num_heads, ...): the same facts in
+    transformers' names, which the rest of this module reads."""
+    args = config.get("model_config")
+    if not isinstance(args, dict):
+        return config
+    names = {"num_heads": "num_attention_heads", "img_size": "image_size", "num_frames": "num_frames"}
+    return {**{ours: args[theirs] for theirs, ours in names.items() if args.get(theirs)},
+            "architectures": config.get("architectures")}
 
 
 def _config(state: dict, config: dict, source, heads: int | None, decoder_heads: int | None,
@@ -145,18 +183,20 @@ def convert_videomae(state: dict, config: dict | None = None, source="checkpoint
 
     `classifier=True`: VideoViT's names (the decoder dropped; a pretraining
     encoder without fc_norm loses its final norm: the model's fresh fc_norm and
-    head replace it); else VideoMAE's (a file without the decoder is refused).
+    head replace it; a classifier without fc_norm pools its first token); else
+    VideoMAE's (a file without the decoder is refused).
     The fields come from the shapes, completed by config.json (frames, image
     size, head counts); our files store them whole. Head counts: `heads` /
     `decoder_heads` if given, else the config's, else the released models'
     (`weights.resolve_heads`). `num_classes` other than the file's drops its
     head; `num_frames` and `overrides` set those fields. A CheckpointError,
     naming `source`, for anything that is not a VideoMAE."""
-    config = config or {}
+    config = _v2_hub_config(config or {})
     state = to_our_names(state, config, source, LAYOUTS, VIDEO_CLASSIFIER if classifier else VIDEOMAE)
     cfg = _config(state, config, source, heads, decoder_heads, decoder=not classifier)
     if classifier:
-        state = _classifier_names(state, source)
+        state, pool = _classifier_names(state)
+        cfg = replace(cfg, pool=pool)
     else:
         state = rename(state, {"fc_norm.": None, "head.": None})
     state, fields = set_num_classes(state, asdict(cfg), num_classes)
@@ -174,12 +214,12 @@ def hf_config(model, labels: list[str] | None = None) -> dict:
         "image_size": cfg.image_size, "patch_size": cfg.patch_size, "num_channels": cfg.in_chans,
         "num_frames": cfg.num_frames, "tubelet_size": cfg.tubelet_size,
         "hidden_size": cfg.dim, "num_hidden_layers": cfg.depth, "num_attention_heads": cfg.heads,
-        "intermediate_size": int(cfg.dim * cfg.mlp_ratio), "hidden_act": "gelu",
+        "intermediate_size": round(cfg.dim * cfg.mlp_ratio), "hidden_act": "gelu",
         "layer_norm_eps": cfg.layer_norm_eps, "qkv_bias": True,
-        "use_mean_pooling": classifier,  # HF: True = mean + fc_norm; False = encoder norm (pretraining)
+        "use_mean_pooling": classifier and cfg.pool == "mean",  # False: encoder norm, then the first token
         "decoder_hidden_size": cfg.decoder_dim, "decoder_num_hidden_layers": cfg.decoder_depth,
         "decoder_num_attention_heads": cfg.decoder_heads,
-        "decoder_intermediate_size": int(cfg.decoder_dim * cfg.mlp_ratio),
+        "decoder_intermediate_size": round(cfg.decoder_dim * cfg.mlp_ratio),
         "norm_pix_loss": cfg.norm_target,
         OURS: asdict(cfg),
     }

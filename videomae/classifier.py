@@ -6,6 +6,9 @@ III.3 and IV.3; Tong et al. 2022, section 4.1; the official `modeling_finetune.p
       -> mean over all tokens                       (B, D)      no cls token in VideoMAE
       -> fc_norm -> dropout -> head                 (B, num_classes)
 
+(`pool="first"`, for the rare checkpoint fine-tuned with `--use_cls`: the
+encoder's final norm, then the first token instead of the mean.)
+
 Keys are the official fine-tuned ones: `patch_embed.proj.*`, `blocks.{i}.*`,
 `fc_norm.*`, `head.*`, so a `torch.save(model.state_dict())` of ours IS an
 official checkpoint. `num_frames` may be any multiple of the tubelet depth: the
@@ -25,8 +28,9 @@ from .encoder import VideoEncoder
 
 class VideoViT(VideoEncoder):
     def __init__(self, cfg: VideoMAEConfig):
-        super().__init__(cfg, norm=False)  # mean pooling: the norm comes after the pooling (fc_norm)
-        self.fc_norm = nn.LayerNorm(cfg.dim, eps=cfg.layer_norm_eps)
+        mean = cfg.pool == "mean"
+        super().__init__(cfg, norm=not mean)  # mean pooling: the norm comes after the pooling (fc_norm)
+        self.fc_norm = nn.LayerNorm(cfg.dim, eps=cfg.layer_norm_eps) if mean else nn.Identity()
         self.head_drop = nn.Dropout(cfg.head_dropout)
         self.head = nn.Linear(cfg.dim, cfg.num_classes) if cfg.num_classes else nn.Identity()
         self.reset_parameters()
@@ -48,6 +52,8 @@ class VideoViT(VideoEncoder):
     def forward_features(self, video: torch.Tensor) -> torch.Tensor:
         """(B, C, T, H, W) -> (B, D): encoded tokens, mean-pooled, normalised."""
         x = self.forward_blocks(self.embed(video))  # (B, N, D)
+        if self.cfg.pool == "first":
+            return x[:, 0]  # (B, N, D) -> (B, D): the first token, after the encoder's norm
         return self.fc_norm(x.mean(dim=1))  # (B, N, D) -> (B, D)
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:

@@ -34,6 +34,8 @@ class VideoMAEConfig:
     norm_target: bool = True  # per-patch, per-channel normalised pixels as target (paper: better features)
     # -- classification (VideoViT) --
     num_classes: int = 400  # Kinetics-400 head; the competition uses 51
+    pool: str = "mean"  # "mean": mean of all tokens -> fc_norm (every released fine-tuned model); "first": the
+    #   final norm, then the first token (official `--use_cls`, transformers' use_mean_pooling=False); no cls token
     head_dropout: float = 0.0  # dropout before the head (0.5 for small datasets in the official recipe)
     head_init_scale: float = 0.001  # head starts ~0 so fine-tuning begins from the pretrained features
 
@@ -43,6 +45,8 @@ class VideoMAEConfig:
                 f"num_frames must be a multiple of tubelet_size {self.tubelet_size}, found {self.num_frames}")
         if self.image_size % self.patch_size:
             raise ValueError(f"image_size must be a multiple of patch_size {self.patch_size}, found {self.image_size}")
+        if self.pool not in ("mean", "first"):
+            raise ValueError(f"pool must be 'mean' or 'first', found {self.pool!r}")
         table = self.pos_table_frames
         if table is not None and (table % self.tubelet_size or table % self.num_frames):
             raise ValueError(

@@ -76,13 +76,20 @@ def _unsafe_refusal(path: Path, err: Exception, formats: str) -> CheckpointError
     )
 
 
+def _is_zip(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(4) == b"PK\x03\x04"
+
+
 def _first_line(err: Exception) -> str:
     lines = str(err).strip().splitlines()
     return lines[0] if lines else "no message"
 
 
-def load_file(path: Path, formats: str = FORMATS) -> object:
-    """The object stored in one file, read without running any code from it."""
+def load_file(path: Path, formats: str = FORMATS, lazy: bool = False) -> object:
+    """The object stored in one file, read without running any code from it. `lazy`: only
+    the shapes are needed (a safetensors file gives meta tensors, a torch.save file is
+    memory-mapped), so a 4 GB ViT-g file is described without being read."""
     kind = _sniff(path)
     if kind == "empty":
         raise checkpoint_error(path, "the file is empty (0 bytes)", formats)
@@ -96,14 +103,15 @@ def load_file(path: Path, formats: str = FORMATS) -> object:
         from safetensors.torch import load_file as load_safetensors
 
         try:
-            return load_safetensors(str(path))
+            return _safetensors_shapes(path) if lazy else load_safetensors(str(path))
         except Exception as err:  # noqa: BLE001 - safetensors raises its own SafetensorError
             raise checkpoint_error(
                 path, f"not a readable safetensors file, truncated or corrupt ({err})", formats
             ) from None
     try:
         with torch.serialization.safe_globals(SAFE_GLOBALS):
-            return torch.load(path, map_location="cpu", weights_only=True)
+            mmap = lazy and _is_zip(path)  # memory-mapping needs torch.save's zip format (the default since 1.6)
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as err:
         if "Unsupported global" in str(err):
             raise _unsafe_refusal(path, err, formats) from None
@@ -113,10 +121,21 @@ def load_file(path: Path, formats: str = FORMATS) -> object:
     raise checkpoint_error(path, f"cannot be read by torch.load, truncated or corrupt ({why})", formats)
 
 
-def read_checkpoint(path, formats: str = FORMATS) -> tuple[dict[str, torch.Tensor], dict | None]:
+def _safetensors_shapes(path: Path) -> dict[str, torch.Tensor]:
+    """Meta tensors (shape and dtype, no data) for every tensor of a safetensors file: its header only."""
+    from safetensors import safe_open
+
+    dtypes = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
+    with safe_open(str(path), framework="pt") as f:
+        return {k: torch.empty(f.get_slice(k).get_shape(), dtype=dtypes.get(f.get_slice(k).get_dtype(), torch.float32),
+                               device="meta") for k in f.keys()}  # noqa: SIM118 - a safe_open handle is not a dict
+
+
+def read_checkpoint(path, formats: str = FORMATS, lazy: bool = False) -> tuple[dict[str, torch.Tensor], dict | None]:
     """(state_dict, config) from a directory or a file. `config` is the parsed
     config.json (transformers directory), the 'config' entry of our own files,
-    or None. `formats` is the caller's sentence for what it reads, used in the errors."""
+    or None. `formats` is the caller's sentence for what it reads, used in the errors.
+    `lazy`: for the shapes only (see `load_file`): the tensors must not be computed with."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"checkpoint not found: {path}. Expected {formats}.")
@@ -136,7 +155,7 @@ def read_checkpoint(path, formats: str = FORMATS) -> tuple[dict[str, torch.Tenso
             except ValueError as err:
                 raise checkpoint_error(path / "config.json", f"not valid JSON ({err})", formats) from None
         path = found[0]
-    obj = load_file(path, formats)
+    obj = load_file(path, formats, lazy)
     if not isinstance(obj, dict):
         raise checkpoint_error(path, f"expected a state dict (a dict of tensors), found {type(obj).__name__}", formats)
     if isinstance(obj.get("config"), dict) and config is None:

@@ -6,7 +6,7 @@ It is a pure function (it reads no file and builds no model), in three steps,
 as timm's `vision_transformer.py` `checkpoint_filter_fn` does:
 
 1. `to_our_names(state, config, source, LAYOUTS, KIND)`: drop the wrappers
-   DDP and some trainers add ('module.', 'model.'), find the first `Layout`
+   DDP, trainers and torch.compile add ('module.', 'model.', '_orig_mod.'), find the first `Layout`
    whose key prefixes the state has, hand the state to that layout's small
    renaming function, then check that the result is the kind of model asked
    for (`ModelKind.check`: an image ViT, an MAE with its decoder, a VideoMAE).
@@ -145,7 +145,8 @@ def to_our_names(state: dict, config: dict | None, source, layouts: tuple[Layout
     A state in none of `layouts` is a CheckpointError that names its key prefixes
     and the layouts read (and, for another model, what it is and where it goes)."""
     found = describe(state, config)
-    state = strip_prefix(strip_prefix(state, "module."), "model.")  # DDP / some trainers wrap the names
+    for wrapper in ("module.", "model.", "_orig_mod."):  # DDP, trainers, hub wrappers, torch.compile
+        state = strip_prefix(state, wrapper)
     layout = next((lay for lay in layouts if lay.matches(state)), None)
     if layout is None:
         other_kind = "image model" if kind.video else "video model"

@@ -25,6 +25,9 @@ def add_parser(subparsers) -> None:
 
 def _run(args) -> int:
     written = report(args.run, args.data, args.worst, args.frames)
+    if "note" in written:  # a refit on every clip (val_fraction=0): not an error, there is just nothing to show
+        print(f"nothing to report: {written['note']}")
+        return 0
     figures = [str(written[k]) for k in ("confusion", "worst") if k in written]
     print(f"wrote {written['report']}, {written['csv']}" + "".join(f", {f}" for f in figures))
     return 0

@@ -4,6 +4,7 @@
     RUN/classes.json     class names = the training folders, in index order
     RUN/split.json       the grouped train/validation split
     RUN/checkpoint.pt    the latest good state (every `save_every` steps and every epoch)
+    RUN/best.pt          with --set keep_best=true: the best epoch's weights (`predict --checkpoint best`)
     RUN/metrics.jsonl    one line per epoch; RUN/curves.png the same as a plot
     RUN/summary.json     written when the run is finished (ablate skips such runs)
     RUN/val_probs.json   the final validation pass's probabilities per clip (`ensemble`, `ablate`)
@@ -14,7 +15,8 @@ The same command under `torchrun --nproc_per_node N` trains on N GPUs (DDP).
 `--resume` continues a killed run from RUN/checkpoint.pt: same epoch, same step
 inside the epoch, same optimizer moments, loss scale and random state; on
 another number of GPUs too (a 2-GPU Kaggle run finished on one GPU), with the
-same effective batch and lr schedule. The run itself: finetune/training_run.py.
+same effective batch and lr schedule (`--set num_workers=... batch_size=... prefetch=...`
+still apply: what a killed data-loading worker asks to lower). The run itself: finetune/training_run.py.
 """
 from finetune import config as C
 from finetune.commands.arguments import add_run_arguments

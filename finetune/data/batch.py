@@ -7,6 +7,7 @@ on an A100/H100 that traffic, not the model, set the pace. So the workers
 decode, sample and crop in uint8, and the GPU (which is idle otherwise) does:
 
   train:  uint8 (B, 3, T, S, S)            -> normalise           -> float (B, 3, T, S, S)
+          (repeated augmentation: R copies per clip, `collate_repeated` -> (B*R, 3, T, S, S) first)
   eval:   uint8 regions (B, K, 3, T, h, w) -> crops + mirrors (V) -> normalise -> float (B*K*V, 3, T, S, S)
 
 where a region is the resized clip cut to the span of its crops
@@ -40,6 +41,16 @@ def collate_eval(samples: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     for i, r in enumerate(regions):
         out[i, ..., :r.shape[-2], :r.shape[-1]] = r
     return out, sizes, default_collate(list(keys))
+
+
+def collate_repeated(samples: list) -> tuple[torch.Tensor, torch.Tensor]:
+    """[(videos (R, 3, T, S, S) uint8, label), ...] -> (videos (B*R, 3, T, S, S), labels (B*R,)).
+
+    Repeated augmentation: the R copies of a clip sit side by side, [c0a, c0b, c1a, c1b, ...], as the
+    official `utils.multiple_samples_collate(fold=False)` lays them out (MCG-NJU/VideoMAE)."""
+    videos, labels = default_collate(samples)                               # (B, R, 3, T, S, S), (B,)
+    r = videos.shape[1]
+    return rearrange(videos, "b r c t h w -> (b r) c t h w"), labels.repeat_interleave(r)
 
 
 def eval_input(regions: torch.Tensor, sizes: torch.Tensor, size: int, views: int, mean, std) -> torch.Tensor:

@@ -9,7 +9,9 @@ cutting the TTA views) happens on the GPU after the copy (finetune.data.batch).
 Modes
 - train=True: a random crop/flip/colour decision per clip, jittered indices;
   returns (video uint8 (3, T, size, size), label). With aug=None (the course notes'
-  Exp 1, "vanilla"): the evaluation transform instead, nothing random.
+  Exp 1, "vanilla"): the evaluation transform instead, nothing random. With
+  repeats=R > 1 (repeated augmentation): one frame sample, R independent
+  augmentations of it, (R, 3, T, size, size).
 - train=False: resize the short side, then (region uint8 (K, 3, T, h, w), label_or_id):
   for K temporal clips, the part of the frame the `views` crops cover
   (`transforms.eval_region`; 1 view: the centre square); `finetune.data.batch.eval_input`
@@ -42,7 +44,7 @@ from torch.utils.data import Dataset
 from finetune.data import video
 from finetune.data.decode import BadFrameLog, UnreadableClip, read_clip
 from finetune.data.layout import Clip, list_frames
-from finetune.data.sampling import sample_indices, temporal_offsets
+from finetune.data.sampling import clip_indices, sample_indices
 from finetune.data.transforms import AugConfig, eval_region, train_transform
 
 
@@ -54,7 +56,9 @@ class VideoClipDataset(Dataset):
     train: bool = True
     aug: AugConfig | None = field(default_factory=AugConfig)  # train: None = no augmentation (the course notes' Exp 1)
     views: int | str = 1                 # eval only: 1, 2, 3, 6 or 'tta6'
-    temporal_clips: int = 1              # eval only: K clips at offsets (k + 0.5) / K
+    temporal_clips: int = 1              # eval only: K clips at offsets (k + 0.5) / K (sampling.clip_indices)
+    repeats: int = 1                     # train only: R augmentations of each clip's frames (repeated augmentation,
+    #   official `--num_sample 2`); R > 1 returns (R, 3, T, S, S), `batch.collate_repeated` makes them R clips
     short_side: int = 224                # eval resize before the crops (official VideoMAE `--short_side_size`)
     seed: int = 0
     epoch: int | None = None
@@ -64,6 +68,9 @@ class VideoClipDataset(Dataset):
     def __post_init__(self):
         if self.views == "tta6":
             self.views = 6
+        if self.repeats < 1 or (self.repeats > 1 and (not self.train or self.aug is None)):
+            raise ValueError(f"repeats is for training with augmentation (copies without it are identical), at "
+                             f"least 1; got {self.repeats} with train={self.train}, aug={self.aug}")
         if self.train and (self.views != 1 or self.temporal_clips != 1):
             raise ValueError(f"views/temporal_clips are for evaluation; got train=True, views={self.views}, "
                              f"temporal_clips={self.temporal_clips}")
@@ -127,19 +134,24 @@ class VideoClipDataset(Dataset):
             return eval_region(self._read(i, idx), self.size, self.short_side, 1)      # (3, T, S, S) uint8
         rng = self._rng(i, epoch)
         idx = sample_indices(n, self.num_frames, True, rng)
-        return train_transform(self._read(i, idx), self.size, self.aug, rng)           # (3, T, S, S) uint8
+        if self.repeats == 1:
+            return train_transform(self._read(i, idx), self.size, self.aug, rng)       # (3, T, S, S) uint8
+        # repeated augmentation (official `kinetics.py`: one frame sample, `_aug_frame` num_sample times)
+        frames = self._read(i, idx)
+        return torch.stack([train_transform(frames, self.size, self.aug, rng) for _ in range(self.repeats)])
 
     def _eval_sample(self, i: int):
         clip = self.clips[i]
         try:
             n = self.length(i)
-            per_clip = [sample_indices(n, self.num_frames, False, offset=o)
-                        for o in temporal_offsets(self.temporal_clips)]
+            per_clip = clip_indices(n, self.num_frames, self.temporal_clips)
             frames = self._read(i, [j for idx in per_clip for j in idx])   # every distinct frame decoded once
         except UnreadableClip as err:
             self.bad_log.clip(clip.path, str(err))
             return None, clip.label                                        # dropped by batch.collate_eval
         t = self.num_frames
-        regions = [eval_region(frames[k * t:(k + 1) * t], self.size, self.short_side, self.views)
-                   for k in range(len(per_clip))]
-        return torch.stack(regions), clip.label                           # (K, 3, T, h, w) uint8
+        regions: dict[tuple, torch.Tensor] = {}  # a short clip's K clips are one: resized once
+        for k, idx in enumerate(per_clip):
+            if tuple(idx) not in regions:
+                regions[tuple(idx)] = eval_region(frames[k * t:(k + 1) * t], self.size, self.short_side, self.views)
+        return torch.stack([regions[tuple(idx)] for idx in per_clip]), clip.label   # (K, 3, T, h, w) uint8

@@ -178,9 +178,12 @@ class BadFrameLog:
         reason = " ".join(str(reason).split())   # one line: tabs and newlines would break the columns
         print("warning: " + warning.format(path=path, reason=reason), file=sys.stderr, flush=True)
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(f"{kind}\t{path}\t{reason}\n")   # one short write: appends do not interleave
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.path, "a", encoding="utf-8") as f:
+                    f.write(f"{kind}\t{path}\t{reason}\n")   # one short write: appends do not interleave
+            except OSError as err:   # a full disk: the warning above is printed; the run's next save reports it
+                print(f"warning: cannot add this to {self.path}: {err}", file=sys.stderr, flush=True)
 
 
 def read_bad_frames(path: Path) -> list[tuple[str, str, str]]:

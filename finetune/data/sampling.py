@@ -19,8 +19,26 @@ fine-tuning) handles both cases with one rule:
 - Indices never decrease, so time never runs backwards (the class of
   "move_left" vs "move_right" depends on it).
 
-`offset` picks the relative position inside each segment at eval time; K
-temporal TTA clips use offsets (k + 0.5) / K.
+`offset` picks the relative position inside each segment at eval time.
+
+Temporal test clips (`clip_indices`, `predict --clips K`): the official VideoMAE
+test averages K clips x 3 crops (5 x 3 on Kinetics-400 and UCF101, 2 x 3 on
+Something-Something V2: MCG-NJU/VideoMAE `scripts/`, `run_class_finetuning.py`
+`--test_num_segment`). Where the K clips sit follows how the model was trained:
+
+- `kinetics.py` (test mode) trains on windows of a fixed frame stride, so it
+  slides K windows of that stride over the video, the first at the start and
+  the last at the end: start_k = k * max(L - clip_len, 0) / (K - 1). A video no
+  longer than one window gives every k the start 0, the same frames.
+- `ssv2.py` trains as here, one frame per segment of the whole clip (TSN), so
+  its 2 test clips take two positions inside each segment (offsets 0 and 0.5).
+
+Here the K clips are the K evenly spaced positions (k + 0.5) / K inside the
+segments: each clip spans the whole clip at the training's frame spacing, and
+together they use K times as many distinct frames. A clip with no more frames
+than sampled has no frames to spare: like kinetics.py's clamped start, every
+clip then gets the same indices (those of K = 1), so no clip repeats frames
+in a pattern the training never showed.
 """
 from __future__ import annotations
 
@@ -57,8 +75,24 @@ def sample_indices(num_available: int, num_frames: int, train: bool,
     return idx
 
 
-def temporal_offsets(k: int) -> list[float]:
-    """Offsets for K evenly spread temporal clips at eval time: K=1 -> [0.5], K=2 -> [0.25, 0.75]."""
+def clip_indices(num_available: int, num_frames: int, clips: int = 1) -> list[list[int]]:
+    """Eval indices of `clips` temporal clips of a clip of `num_available` frames (see the module docstring).
+
+    clips=1: [sample_indices(..., offset=0.5)], the single centred clip. More clips: offsets
+    (k + 0.5) / K in every segment, unless the clip has no more frames than `num_frames`:
+    then all K are that single clip."""
+    if num_available <= num_frames:
+        return [sample_indices(num_available, num_frames, False)] * temporal_clip_count(clips)
+    return [sample_indices(num_available, num_frames, False, offset=o) for o in temporal_offsets(clips)]
+
+
+def temporal_clip_count(k: int) -> int:
+    """`k`, checked: at least one temporal clip."""
     if k < 1:
         raise ValueError(f"expected at least 1 temporal clip, got {k}")
-    return [(j + 0.5) / k for j in range(k)]
+    return k
+
+
+def temporal_offsets(k: int) -> list[float]:
+    """Offsets for K evenly spread temporal clips at eval time: K=1 -> [0.5], K=2 -> [0.25, 0.75]."""
+    return [(j + 0.5) / k for j in range(temporal_clip_count(k))]

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from finetune.data.layout import Clip
+from finetune.disk import write_text_atomic
 from finetune.errors import ConfigError, RunError
 
 _TRAILING_N = re.compile(r"_\d+$")
@@ -67,7 +68,13 @@ def grouped_split(clips: list[Clip], val_fraction: float = 0.1, seed: int = 0) -
 def save_split(path: str | Path, clips: list[Clip], train_idx: list[int], val_idx: list[int], **info) -> None:
     """Write the split as JSON: the clip keys of each side plus any info (seed, fraction...)."""
     data = {**info, "train": [clip_key(clips[i]) for i in train_idx], "val": [clip_key(clips[i]) for i in val_idx]}
-    Path(path).write_text(json.dumps(data, indent=1))
+    write_text_atomic(path, json.dumps(data, indent=1))
+
+
+def split_sizes(path: str | Path) -> tuple[int, int]:
+    """(train clips, validation clips) of a saved split, without the dataset."""
+    data = json.loads(Path(path).read_text())
+    return len(data["train"]), len(data["val"])
 
 
 def load_split(path: str | Path, clips: list[Clip]) -> tuple[list[int], list[int]]:

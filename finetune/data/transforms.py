@@ -4,7 +4,9 @@ The course notes' Exp 2 lifted test accuracy from 81.76% to 83.73% by applying "
 same transform (flip, crop) to all 16 frames of a video". A per-frame random
 crop would make a still object jump around: fake motion, exactly the signal
 the model must learn from. So every random decision here is drawn ONCE per
-clip (`sample_params`) and then applied to every frame.
+clip (`sample_params`) and then applied to every frame. The official recipe's
+RandAugment (finetune/data/randaug.py) and random erasing (finetune/data/erasing.py),
+both off by default, keep its order: RandAugment, then crop and flip, then erasing.
 
 Speed: frames enter as a list of PIL images in sampled order, where a frame
 repeated by oversampling is the same object; the crop + resize + flip runs in
@@ -31,8 +33,9 @@ import torch
 from einops import rearrange
 from PIL import Image
 
-from finetune.data.randaug import colour_jitter, rand_augment
-from vit.imagenet import IMAGENET_MEAN, IMAGENET_STD  # noqa: F401  re-exported: VideoMAE K400 pre-processing
+from finetune.data.erasing import random_erase
+from finetune.data.randaug import apply_randaug, colour_jitter, parse_randaug, sample_randaug
+from vit.imagenet import IMAGENET_MEAN, IMAGENET_STD  # re-exported too: VideoMAE K400 pre-processing
 
 HALF_MEAN = (0.5, 0.5, 0.5)             # timm vit_small_patch16_224 (organizers' baseline)
 HALF_STD = (0.5, 0.5, 0.5)
@@ -47,8 +50,11 @@ class AugConfig:
     ratio: tuple[float, float] = (3 / 4, 4 / 3)  # crop aspect range (log-uniform), the usual RandomResizedCrop range
     flip: float = 0.5           # mirror probability; no HMDB51 class depends on left vs right
     colour_jitter: float = 0.0  # brightness/contrast/saturation strength; 0 = off, as in the course notes' Exp 2
-    randaug_ops: int = 0        # RandAugment ops per clip (VideoMAE uses 2); 0 = off by default
-    randaug_magnitude: float = 9.0  # RandAugment strength 0..10 (VideoMAE's rand-m7-n4 ... m9 is timm's default)
+    randaug: str = ""           # RandAugment policy, e.g. the official "rand-m7-n4-mstd0.5-inc1"; "" = off, as in
+    #   the course notes' Exp 2-4 (finetune/data/randaug.py)
+    reprob: float = 0.0         # random erasing probability per clip (official 0.25); 0 = off (data/erasing.py)
+    erase_mean_std: tuple = (IMAGENET_MEAN, IMAGENET_STD)  # the weights' normalisation: erasing noise is N(0, 1)
+    #   after it, as in the official code
 
 
 @dataclass
@@ -88,8 +94,23 @@ def _per_frame(frames: list[Image.Image], fn) -> torch.Tensor:
     return rearrange(clip, "t h w c -> c t h w").contiguous()              # (3, T, h, w): one byte a value
 
 
+def _map_distinct(frames: list[Image.Image], fn) -> list[Image.Image]:
+    """fn applied once per distinct image object; a repeated frame stays one (new) object."""
+    done: dict[int, Image.Image] = {}
+    for img in frames:
+        if id(img) not in done:
+            done[id(img)] = fn(img)
+    return [done[id(img)] for img in frames]
+
+
 def train_transform(frames: list[Image.Image], size: int, cfg: AugConfig, rng: np.random.Generator) -> torch.Tensor:
-    """T PIL frames -> uint8 (3, T, size, size): one crop, one flip, one colour op set for all frames."""
+    """T PIL frames -> uint8 (3, T, size, size): one crop, one flip, one colour op set for all frames.
+
+    In the official order (MCG-NJU/VideoMAE `kinetics.py` `_aug_frame`): RandAugment on the decoded
+    frames, then the crop and flip, then random erasing; each drawn once per clip."""
+    if cfg.randaug:  # the same ops on every frame (finetune/data/randaug.py)
+        ops = sample_randaug(parse_randaug(cfg.randaug), rng)
+        frames = _map_distinct(frames, lambda img: apply_randaug(img, ops))
     w, h = frames[0].size
     p = sample_params(h, w, cfg, rng)
     box = (p.left, p.top, p.left + p.width, p.top + p.height)
@@ -99,13 +120,14 @@ def train_transform(frames: list[Image.Image], size: int, cfg: AugConfig, rng: n
         return img.transpose(Image.FLIP_LEFT_RIGHT) if p.flip else img
 
     x = _per_frame(frames, spatial)
-    if not (cfg.colour_jitter or cfg.randaug_ops):
-        return x
-    # the colour ops work on float (T, 3, H, W) in [0, 1]; back to uint8 for the trip to the GPU
-    crng = np.random.default_rng(p.colour_seed)
-    f = rearrange(x, "c t h w -> t c h w").float().div_(255)
-    f = rand_augment(colour_jitter(f, cfg.colour_jitter, crng), cfg.randaug_ops, cfg.randaug_magnitude, crng)
-    return rearrange(f.mul_(255).round_().to(torch.uint8), "t c h w -> c t h w").contiguous()
+    if cfg.colour_jitter:
+        # the colour ops work on float (T, 3, H, W) in [0, 1]; back to uint8 for the trip to the GPU
+        f = rearrange(x, "c t h w -> t c h w").float().div_(255)
+        f = colour_jitter(f, cfg.colour_jitter, np.random.default_rng(p.colour_seed))
+        x = rearrange(f.mul_(255).round_().to(torch.uint8), "t c h w -> c t h w").contiguous()
+    if cfg.reprob > 0:  # one box for the whole clip, fresh noise on each frame (finetune/data/erasing.py)
+        x = random_erase(x, cfg.reprob, *cfg.erase_mean_std, rng)
+    return x
 
 
 def short_side_size(h: int, w: int, short_side: int) -> tuple[int, int]:

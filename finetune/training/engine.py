@@ -3,7 +3,8 @@
 Training, per optimizer step: for each of its micro-batches, (stage 1) mix the
 clips and their one-hot labels (Mixup, Exp 3), forward under autocast, weight
 the loss by the micro-batch's share of the step's clips and backpropagate; then
-unscale, clip, step, zero the gradients. Gradient accumulation gives the
+unscale, clip, step, zero the gradients, move the weights' moving average
+(`cfg.ema`, finetune/training/ema.py) one step. Gradient accumulation gives the
 effective batch of a big GPU on a small one: 8 clips x 4 micro-batches update
 like 32 clips at once. Under DDP the gradients are averaged only at the last
 micro-batch of a step (`no_sync` before it): one all-reduce per step.
@@ -44,6 +45,7 @@ from finetune.data.transforms import normalize
 from finetune.errors import UserError
 from finetune.progress import progress
 from finetune.training.distributed import Dist, all_sum
+from finetune.training.ema import WeightEMA
 from finetune.training.mixup import mix_batch, soft_target_cross_entropy
 from finetune.training.schedule import Schedule, set_lr
 
@@ -95,7 +97,7 @@ def sdpa_backend(device: torch.device, dtype, head_dim: int = 64) -> str:
 
     dt = dtype or torch.float32
     q = torch.ones(1, 2, 16, head_dim, device=device, dtype=dt)  # not randn: the global RNG stays untouched
-    for backend in (SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.CUDNN_ATTENTION):
+    for backend in fused_backends(SDPBackend):
         try:
             with sdpa_kernel(backend), torch.no_grad():
                 F.scaled_dot_product_attention(q, q, q)
@@ -103,6 +105,13 @@ def sdpa_backend(device: torch.device, dtype, head_dim: int = 64) -> str:
         except RuntimeError:
             continue
     return "math (stores the full attention matrix)"
+
+
+def fused_backends(enum) -> list:
+    """The fused kernels of `enum` (torch.nn.attention.SDPBackend) to try, in order. CUDNN_ATTENTION is a
+    newer member than the others: a torch without it (older than setup.cfg's floor allows) just skips it."""
+    cudnn = getattr(enum, "CUDNN_ATTENTION", None)
+    return [enum.FLASH_ATTENTION, enum.EFFICIENT_ATTENTION, *([cudnn] if cudnn is not None else [])]
 
 
 def _autocast(device: torch.device, dtype):
@@ -124,7 +133,7 @@ def make_loss_fn(cfg, num_classes: int, generator: torch.Generator):
             logits = model(videos)
             return F.cross_entropy(logits.float(), labels, label_smoothing=cfg.stage2_smoothing), labels, logits
         if mixing:  # Exp 3: Mixup (and CutMix if asked), smoothed soft targets
-            videos, targets = mix_batch(videos, labels, num_classes, cfg.mixup, cfg.cutmix,
+            videos, targets = mix_batch(videos, labels, num_classes, cfg.mixup, cfg.cutmix, cfg.mixup_switch_prob,
                                         smoothing=cfg.label_smoothing, generator=generator)
             logits = model(videos)
             return soft_target_cross_entropy(logits.float(), targets), targets, logits
@@ -138,7 +147,17 @@ def grad_norm(parameters, max_norm: float) -> torch.Tensor:
     """The gradients' total L2 norm (a device tensor, no sync), clipped to `max_norm` first if > 0."""
     if max_norm > 0:
         return torch.nn.utils.clip_grad_norm_(parameters, max_norm)
-    return torch.nn.utils.get_total_norm([p.grad for p in parameters if p.grad is not None])
+    return total_norm([p.grad for p in parameters if p.grad is not None])
+
+
+def total_norm(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """The L2 norm of `tensors` seen as one vector: the norm of their norms (a device tensor, no sync).
+
+    What torch.nn.utils.get_total_norm returns, written out: that function exists only from torch 2.6,
+    older than the floor setup.cfg promises (tests/finetune/test_torch_floor.py keeps it so)."""
+    if not tensors:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t.detach()).float() for t in tensors]))
 
 
 @dataclass
@@ -148,6 +167,7 @@ class TrainState:
     step_in_epoch: int = 0  # optimizer steps taken in the current epoch
     global_step: int = 0  # optimizer steps taken in the run (the schedule's clock)
     bad_steps: int = 0  # steps skipped in a row because the gradients were not finite
+    best_val_acc: float = -1.0  # keep_best: the best epoch's validation accuracy so far, the one in RUN/best.pt
 
 
 @dataclass
@@ -162,6 +182,7 @@ class Trainer:
     d: Dist
     dtype: torch.dtype | None  # autocast dtype, None = fp32
     mean_std: tuple  # normalisation of the weights, tensors on the device
+    ema: WeightEMA | None = None  # the weights' moving average (cfg.ema > 0), updated after every optimizer step
 
 
 def train_epoch(t: Trainer, loader, sampler, state: TrainState, on_step=None) -> dict:
@@ -186,6 +207,7 @@ def train_epoch(t: Trainer, loader, sampler, state: TrainState, on_step=None) ->
         stage = schedule.stage(state.global_step)
         for k, n in enumerate(sizes):
             videos, labels = next(batches)
+            m = len(labels)  # clips through the model: n, or n x cfg.repeated_aug (repeated augmentation)
             videos = normalize(videos.to(d.device, non_blocking=True), *t.mean_std)  # uint8 -> normalised float
             labels = labels.to(d.device, non_blocking=True)
             last = k == len(sizes) - 1
@@ -196,11 +218,11 @@ def train_epoch(t: Trainer, loader, sampler, state: TrainState, on_step=None) ->
             with torch.no_grad():
                 hard = targets.argmax(-1) if targets.ndim == 2 else targets
                 finite = torch.isfinite(loss)
-                sums[0] += torch.where(finite, loss.double() * n, 0.0)  # in-place adds on the device: no sync
-                sums[1] += finite * n
+                sums[0] += torch.where(finite, loss.double() * m, 0.0)  # in-place adds on the device: no sync
+                sums[1] += finite * m
                 sums[2] += (logits.argmax(-1) == hard).sum()
-                sums[3] += n
-            clips += n * d.world
+                sums[3] += m
+            clips += m * d.world
         # the optimizer step: skipped when the gradients are not finite (what GradScaler.step
         # does, tested here once, so that this is the step's only host sync)
         scaler.unscale_(optimizer)  # no-op unless fp16
@@ -215,6 +237,8 @@ def train_epoch(t: Trainer, loader, sampler, state: TrainState, on_step=None) ->
                                                                 if scaler.is_enabled() else ""), file=sys.stderr)
         scaler.update()  # fp16: halve the scale after a skipped step, grow it after many good ones
         optimizer.zero_grad(set_to_none=True)
+        if t.ema is not None:  # once per step, skipped or not, as the official engine_for_finetuning.py does
+            t.ema.update()
         state.global_step += 1
         state.step_in_epoch += 1
         if state.global_step < schedule.total_steps:
@@ -255,11 +279,13 @@ def predict_probs(model, loader, device: torch.device, dtype, size: int, views: 
         yield keys, probs
 
 
-def evaluate(t: Trainer, loader, views: int = 1, desc: str = "val") -> dict:
-    """Loss (NLL of the averaged probabilities) and accuracy, summed on the device and over processes."""
+def evaluate(t: Trainer, loader, views: int = 1, desc: str = "val", net=None) -> dict:
+    """Loss (NLL of the averaged probabilities) and accuracy, summed on the device and over processes.
+    `net`: the network to evaluate, default the trained one (t.net); e.g. the EMA's."""
     d = t.d
     sums = torch.zeros(3, dtype=torch.float64, device=d.device)  # loss sum, correct, clips
-    for labels, probs in predict_probs(t.net, loader, d.device, t.dtype, t.cfg.image_size, views, t.mean_std,
+    net = t.net if net is None else net
+    for labels, probs in predict_probs(net, loader, d.device, t.dtype, t.cfg.image_size, views, t.mean_std,
                                        show=d.main, desc=desc):
         labels = labels.to(d.device, non_blocking=True)
         sums[0] += F.nll_loss(torch.log(probs.clamp_min(1e-8)), labels, reduction="sum")

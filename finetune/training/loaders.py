@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Subset
 
 from finetune.config import VIEWS
-from finetune.data.batch import collate_eval
+from finetune.data.batch import collate_eval, collate_repeated
 from finetune.data.dataset import VideoClipDataset
 from finetune.data.layout import Clip
 from finetune.data.split import grouped_split, load_split, save_split
@@ -75,36 +75,49 @@ def num_workers(cfg, d: Dist) -> int:
     return max(0, min(MAX_WORKERS, per_process - 1))
 
 
-def _loader(ds, d: Dist, workers: int, **kw) -> DataLoader:
+def _loader(ds, d: Dist, workers: int, prefetch: int = 2, **kw) -> DataLoader:
+    ahead = {"prefetch_factor": prefetch} if workers > 0 else {}  # DataLoader refuses it without workers
     return DataLoader(ds, num_workers=workers, persistent_workers=workers > 0, pin_memory=d.device.type == "cuda",
-                      **kw)
+                      **ahead, **kw)
+
+
+def aug_config(cfg) -> AugConfig | None:
+    """The training augmentation a TrainConfig asks for; None without `aug` (Exp 1: no augmentation)."""
+    if not cfg.aug:
+        return None
+    return AugConfig(scale=tuple(cfg.aug_scale), flip=cfg.hflip, randaug=cfg.randaug, reprob=cfg.reprob,
+                     erase_mean_std=mean_std(cfg))
 
 
 def train_dataset(clips: list[Clip], cfg, bad_log=None) -> VideoClipDataset:
     extra = {"bad_log": bad_log} if bad_log is not None else {}
-    aug = AugConfig(scale=tuple(cfg.aug_scale), flip=cfg.hflip) if cfg.aug else None  # None: Exp 1, no augmentation
-    return VideoClipDataset(clips, num_frames=cfg.num_frames, size=cfg.image_size, train=True, aug=aug,
-                            short_side=cfg.resize, seed=cfg.seed, **extra)
+    return VideoClipDataset(clips, num_frames=cfg.num_frames, size=cfg.image_size, train=True, aug=aug_config(cfg),
+                            short_side=cfg.resize, seed=cfg.seed, repeats=cfg.repeated_aug, **extra)
 
 
-def eval_dataset(clips: list[Clip], cfg, tta: str = "center", bad_log=None) -> VideoClipDataset:
+def eval_dataset(clips: list[Clip], cfg, tta: str = "center", bad_log=None,
+                 temporal_clips: int = 1) -> VideoClipDataset:
+    """`tta`'s spatial views x `temporal_clips` clips in time (finetune.data.sampling.clip_indices) per clip."""
     extra = {"bad_log": bad_log} if bad_log is not None else {}
     return VideoClipDataset(clips, num_frames=cfg.num_frames, size=cfg.image_size, train=False, views=VIEWS[tta],
-                            short_side=cfg.resize, seed=cfg.seed, **extra)
+                            temporal_clips=temporal_clips, short_side=cfg.resize, seed=cfg.seed, **extra)
 
 
 def train_loader(ds, cfg, d: Dist, per_step: int) -> tuple[DataLoader, StepBatchSampler]:
-    """Micro-batches of `cfg.batch_size`, `per_step` clips (over all processes) per optimizer step."""
+    """Micro-batches of `cfg.batch_size`, `per_step` clips (over all processes) per optimizer step; with
+    repeated augmentation each clip arrives `cfg.repeated_aug` times, so a micro-batch holds that many more."""
     limit = cfg.limit_train_batches * cfg.batch_size
     sampler = StepBatchSampler(len(ds), cfg.batch_size, per_step, d, shuffle=True, seed=cfg.seed, limit=limit)
     # its own generator: starting the workers must not consume the global RNG (drop path draws from it)
-    return _loader(ds, d, num_workers(cfg, d), batch_sampler=sampler,
+    return _loader(ds, d, num_workers(cfg, d), cfg.prefetch, batch_sampler=sampler,
+                   collate_fn=collate_repeated if cfg.repeated_aug > 1 else None,  # None: torch's default
                    generator=torch.Generator().manual_seed(cfg.seed)), sampler
 
 
 def eval_loader(ds, cfg, d: Dist, views: int = 1, batch_size: int | None = None, workers: int | None = None):
-    """Each process evaluates every world-th clip (no padding: every clip counted once)."""
+    """Each process evaluates every world-th clip (no padding: every clip counted once). `views`: the model
+    inputs per clip (spatial views x temporal clips), which share the default batch."""
     shard = Subset(ds, list(range(d.rank, len(ds), d.world)))
     batch = batch_size or max(1, cfg.batch_size * 2 // views)  # no gradients: twice the clips fit, shared by the views
-    return _loader(shard, d, num_workers(cfg, d) if workers is None else workers, batch_size=batch, shuffle=False,
-                   collate_fn=collate_eval)
+    return _loader(shard, d, num_workers(cfg, d) if workers is None else workers, cfg.prefetch, batch_size=batch,
+                   shuffle=False, collate_fn=collate_eval)

@@ -70,6 +70,26 @@ def model_spec(model: nn.Module) -> dict:
     raise TypeError(f"expected a VideoViT or a FrameViT, found {type(model).__name__}")
 
 
+# The released sizes, by (width, depth): ViT-S/B/L/H (Dosovitskiy et al. 2021; Touvron et al. 2021) and ViT-g
+# (Zhai et al. 2022), as VideoMAE V1 and V2 release them.
+SIZE_NAMES = {(384, 12): "ViT-S", (768, 12): "ViT-B", (1024, 24): "ViT-L", (1280, 32): "ViT-H", (1408, 40): "ViT-g"}
+
+
+def describe_backbone(model: nn.Module) -> str:
+    """The architecture in one line, for config.json, summary.json and the log:
+    'VideoMAE ViT-L/16: 1024 wide, 24 blocks, 16 heads, MLP 4096, tubelet 2, 16 x 224 x 224, mean pooling'."""
+    if isinstance(model, FrameViT):
+        c = model.backbone.cfg
+        name = SIZE_NAMES.get((c.dim, c.depth), "ViT")  # plain "ViT": not a released size
+        return (f"per-frame {name}/{c.patch_size}: {c.dim} wide, {c.depth} blocks, {c.heads} heads, "
+                f"MLP {round(c.dim * c.mlp_ratio)}, {c.image_size} x {c.image_size} frames, mean over time")
+    c = model.cfg
+    name = SIZE_NAMES.get((c.dim, c.depth), "ViT")
+    return (f"VideoMAE {name}/{c.patch_size}: {c.dim} wide, {c.depth} blocks, {c.heads} heads, "
+            f"MLP {round(c.dim * c.mlp_ratio)}, tubelet {c.tubelet_size}, {c.num_frames} x {c.image_size} x "
+            f"{c.image_size}, {c.pool} pooling")
+
+
 def model_from_spec(spec: dict) -> nn.Module:
     """An untrained network of the architecture `model_spec` described (load the weights next)."""
     if spec["kind"] == "videovit":

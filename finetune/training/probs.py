@@ -21,13 +21,14 @@ are fine; other clips or other classes are an error naming both files.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 
+from finetune.disk import write_text_atomic
 from finetune.errors import UserError
 
 
@@ -36,14 +37,11 @@ class ProbsError(UserError, ValueError):
 
 
 def write_probs(path: str | Path, classes: list[str], ids: list, probs, **extra) -> Path:
-    """Write the JSON atomically (a kill mid-write leaves the previous file, never half of one)."""
+    """Write the JSON atomically (a kill or a full disk leaves the previous file, never half of one)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = np.asarray(probs, dtype=np.float64).tolist()
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"classes": list(classes), "ids": list(ids), "probs": rows, **extra}))
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, json.dumps({"classes": list(classes), "ids": list(ids), "probs": rows, **extra}))
 
 
 def write_submission(path: str | Path, classes: list[str], ids: list, probs) -> Path:
@@ -52,9 +50,9 @@ def write_submission(path: str | Path, classes: list[str], ids: list, probs) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = sorted(zip(ids, (classes[k] for k in probs.argmax(-1).tolist())),
                   key=lambda r: (0, r[0], "") if isinstance(r[0], int) else (1, 0, str(r[0])))
-    with open(path, "w", newline="") as f:
-        csv.writer(f).writerows([("id", "class"), *rows])
-    return path
+    text = io.StringIO()
+    csv.writer(text).writerows([("id", "class"), *rows])
+    return write_text_atomic(path, text.getvalue())  # a full disk: one error naming the file, no half a CSV
 
 
 def read_probs(path: str | Path) -> dict:

@@ -20,11 +20,13 @@ Everything above the `write_report` section is a pure function of numbers
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from finetune.disk import write_text_atomic
 from finetune.run_folder import VAL_PROBS, RunFolder
 from finetune.training.probs import ProbsError, read_probs
 
@@ -138,8 +140,9 @@ def write_report(run: str | Path, data: str | Path | None = None, worst: int = 8
     pred = load_val_predictions(run)
     classes, probs, labels = pred["classes"], pred["probs"], pred["labels"]
     cm = confusion_matrix(labels, probs.argmax(-1), len(classes))
-    with open(folder.confusion_csv, "w", newline="") as f:  # counts: rows true, columns predicted
-        csv.writer(f).writerows([["true \\ predicted", *classes], *([c, *row] for c, row in zip(classes, cm.tolist()))])
+    text = io.StringIO()  # counts: rows true, columns predicted
+    csv.writer(text).writerows([["true \\ predicted", *classes], *([c, *row] for c, row in zip(classes, cm.tolist()))])
+    write_text_atomic(folder.confusion_csv, text.getvalue())
     bad = worst_clips(labels, probs, worst)
     figures = {"csv": folder.confusion_csv}
     acc = np.trace(cm) / max(int(cm.sum()), 1)
@@ -155,6 +158,6 @@ def write_report(run: str | Path, data: str | Path | None = None, worst: int = 8
             figures[key + "_error"] = f"{type(err).__name__}: {err}".splitlines()[0]
             print(f"warning: could not draw the {key} figure of {run}: {figures[key + '_error']}", file=sys.stderr,
                   flush=True)
-    folder.report.write_text(markdown(run, pred, cm, bad, figures))
+    write_text_atomic(folder.report, markdown(run, pred, cm, bad, figures))
     figures["report"] = folder.report
     return figures

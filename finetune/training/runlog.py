@@ -9,15 +9,27 @@ pandas. The plot shows how to read a run:
   the real ones): regularisation working (Exp 3: ~90% train);
 - the shaded stage-2 epochs (Exp 4): val loss should settle, not jump.
 """
+import contextlib
 import json
 from pathlib import Path
 
+from finetune.disk import WriteFailed
 from finetune.run_folder import RunFolder
 
 
 def append_metrics(run: Path, record: dict) -> None:
-    with open(RunFolder(run).metrics, "a") as f:
-        f.write(json.dumps(record) + "\n")
+    """Append one line. A write that fails (a full disk) is cut back off: the file never ends in half a
+    line, which `read_metrics` would choke on when the run is resumed."""
+    path = RunFolder(run).metrics
+    line = (json.dumps(record) + "\n").encode("utf-8")
+    size = path.stat().st_size if path.exists() else 0
+    try:
+        with open(path, "ab") as f:
+            f.write(line)
+    except OSError as err:
+        with contextlib.suppress(OSError), open(path, "r+b") as f:
+            f.truncate(size)  # needs no free space
+        raise WriteFailed(path, err, len(line)) from err
 
 
 def read_metrics(run: Path) -> list[dict]:

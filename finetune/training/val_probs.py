@@ -20,6 +20,7 @@ import torch
 from finetune import config as C
 from finetune.data.layout import Clip
 from finetune.data.split import clip_key
+from finetune.disk import WriteFailed
 from finetune.run_folder import RunFolder
 from finetune.training.distributed import gather
 from finetune.training.engine import Trainer, predict_probs
@@ -27,15 +28,17 @@ from finetune.training.loaders import eval_dataset, eval_loader
 from finetune.training.probs import accuracy, write_probs
 
 
-def val_predictions(t: Trainer, clips: list[Clip], tta: str, bad_log=None) -> dict:
+def val_predictions(t: Trainer, clips: list[Clip], tta: str, bad_log=None, net=None) -> dict:
     """{"ids": clip keys, "labels": true class indices, "probs": (N, K), "acc", "tta", "left_out"}, on every process.
 
-    "left_out": the keys of clips with no readable frame (not predicted, not counted)."""
+    "left_out": the keys of clips with no readable frame (not predicted, not counted). `net`: the
+    network to evaluate, default the trained one (t.net); e.g. the EMA's."""
     views = C.VIEWS[tta]
     numbered = [replace(c, label=i) for i, c in enumerate(clips)]  # label = position: batches name their clips
     loader = eval_loader(eval_dataset(numbered, t.cfg, tta, bad_log), t.cfg, t.d, views)
     rows, probs = [], []
-    for keys, p in predict_probs(t.net, loader, t.d.device, t.dtype, t.cfg.image_size, views, t.mean_std,
+    net = t.net if net is None else net
+    for keys, p in predict_probs(net, loader, t.d.device, t.dtype, t.cfg.image_size, views, t.mean_std,
                                  show=t.d.main, desc=f"val {tta}"):
         rows += [int(k) for k in keys]
         probs.append(p.float().cpu())
@@ -58,13 +61,16 @@ def save_val_predictions(run: Path, pred: dict, classes: list[str], data_root: P
     """RUN/val_probs.json (the format of `probs.py` plus labels, data folder, views), then RUN/report.md.
 
     Called by `train` at the very end of a run: a failure here is logged, never raised, so the
-    finished run (its checkpoint and summary) is never lost to a figure; `report` rebuilds it."""
+    finished run (its checkpoint and summary) is never lost to a figure; `report` rebuilds it. Except
+    a full disk (`WriteFailed`): the summary would fail next, so the run stops here, naming the file."""
     from finetune.training.report import write_report
 
     try:
         write_probs(RunFolder(run).val_probs, classes, pred["ids"], pred["probs"], labels=pred["labels"],
                     data=str(Path(data_root).resolve()), tta=pred["tta"], left_out=pred.get("left_out", []))
         write_report(run)
+    except WriteFailed:
+        raise
     except Exception as err:  # noqa: BLE001 - see the docstring
         print(f"warning: could not write the validation report of {run} ({type(err).__name__}: {err}); "
               f"rebuild it with `python -m finetune report --run {run}`", file=sys.stderr, flush=True)

@@ -99,8 +99,8 @@ def test_every_frame_gets_the_same_crop_and_flip(seed):
 
 def test_colour_ops_are_the_same_on_every_frame():
     img = Image.fromarray(np.random.default_rng(1).integers(0, 255, (48, 64, 3), dtype=np.uint8))
-    cfg = AugConfig(colour_jitter=0.4, randaug_ops=3)
-    out = train_transform([img] * 5, 32, cfg, np.random.default_rng(3))
+    cfg = AugConfig(colour_jitter=0.4, randaug="rand-m7-n4-mstd0.5-inc1")
+    out = train_transform([img.copy() for _ in range(5)], 32, cfg, np.random.default_rng(3))  # 5 objects, 1 picture
     assert out.dtype == torch.uint8 and all(torch.equal(out[:, 0], out[:, k]) for k in range(1, 5))
     assert not torch.equal(out, train_transform([img] * 5, 32, AugConfig(), np.random.default_rng(3)))  # ops ran
 

@@ -7,6 +7,7 @@ import socket
 import torch
 import torch.multiprocessing as mp
 
+from finetune import training_run
 from finetune.config import apply_overrides, get_preset
 from finetune.run_folder import load_checkpoint
 from finetune.toy import write_toy_dataset
@@ -14,7 +15,7 @@ from finetune.training.runlog import read_metrics
 from finetune.training_run import run_training as train
 
 SETTINGS = ["model=tiny", "num_frames=4", "image_size=16", "resize=16", "num_workers=0", "batch_size=2",
-            "accum_steps=1", "epochs=1", "stage2_epochs=0", "hflip=0", "val_fraction=0.2", "lr=1e-3"]
+            "accum_steps=1", "epochs=1", "stage2_epochs=0", "hflip=0", "val_fraction=0.2", "lr=1e-3", "ema=0.9"]
 
 
 def _free_port() -> int:
@@ -28,9 +29,16 @@ def _worker(rank: int, world: int, port: int, data: str, run: str, out: str) -> 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
                       LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
+    finish = training_run.finish_run
+
+    def finish_keeping_the_ema(r):  # this process's own EMA, which only rank 0 writes into the checkpoint
+        torch.save(r.ema.state_dict(), os.path.join(out, f"rank{rank}_ema.pt"))
+        return finish(r)
+
+    training_run.finish_run = finish_keeping_the_ema
     result = train(apply_overrides(get_preset("exp3"), SETTINGS), data, run, device="cpu")
     with open(os.path.join(out, f"rank{rank}.json"), "w") as f:
-        json.dump({"seen": result["seen"], "global_step": result["global_step"], "val_acc": result["val_acc"]}, f)
+        json.dump({k: result[k] for k in ("seen", "global_step", "val_acc", "ema_val_acc", "weights_used")}, f)
 
 
 def test_two_processes_split_the_clips_and_write_what_one_process_writes(tmp_path):
@@ -52,9 +60,16 @@ def test_two_processes_split_the_clips_and_write_what_one_process_writes(tmp_pat
     assert ranks[0]["global_step"] == ranks[1]["global_step"] == math.ceil(math.ceil(n / 2) / 2)
     assert single["global_step"] == math.ceil(n / 2)
     assert ranks[0]["val_acc"] == ranks[1]["val_acc"]  # summed over both processes before reporting
+    assert ranks[0]["ema_val_acc"] == ranks[1]["ema_val_acc"] and ranks[0]["weights_used"] == ranks[1]["weights_used"]
 
     a, b = load_checkpoint(tmp_path / "single"), load_checkpoint(tmp_path / "ddp")
     assert {k: v.shape for k, v in a["model"].items()} == {k: v.shape for k, v in b["model"].items()}  # no 'module.'
+    # the EMA: the same on both processes (each averages the same weights), saved as rank 0's, shaped as one
+    # process's, and an average (not a copy) of the trained weights
+    ema = [torch.load(tmp_path / f"rank{r}_ema.pt", weights_only=True) for r in range(2)]
+    assert all(torch.equal(ema[0][k], ema[1][k]) and torch.equal(b["ema"][k], ema[0][k]) for k in ema[0])
+    assert {k: v.shape for k, v in a["ema"].items()} == {k: v.shape for k, v in b["ema"].items()}
+    assert not all(torch.equal(b["ema"][k], v) for k, v in b["model"].items())
     assert a["classes"] == b["classes"] and a["model_spec"] == b["model_spec"]
     ma, mb = read_metrics(tmp_path / "single"), read_metrics(tmp_path / "ddp")
     assert len(ma) == len(mb) == 1 and set(ma[0]) == set(mb[0])
