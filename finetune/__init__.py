@@ -37,7 +37,7 @@ for weights that do not load), for a notebook or a script:
       data/            from folders of JPEGs or videos to uint8 clips; check.py (check_data), extract.py
                        (extract_frames) (imports nothing of finetune above it)
       training/        models, optimiser, schedule, Mixup, the epoch loop, DDP, checkpoint state, metrics, report
-      training_run.py  train: one run, as setup / loop / finish
+      training_run.py  train: one run, as setup (run_setup.py) / loop / finish
       prediction.py    predict, ensemble, report: what a finished run is used for
       ablation.py      ablate: the course notes' table, re-run
       toy.py           make_toy_data, pretrain_toy: the pipeline without a download

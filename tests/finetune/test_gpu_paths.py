@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+import finetune.run_setup as run_setup
 import finetune.training.engine as engine
 import finetune.training_run as train_module
 from finetune.config import apply_overrides, get_preset
@@ -62,7 +63,7 @@ def test_overflowing_steps_are_skipped_and_the_run_goes_on(data, tmp_path, monke
     with GradScaler("cpu")), so the first steps are skipped while the scale halves. bf16 needs no scaler:
     the first two losses are made infinite instead. Both runs must finish every step with finite weights."""
     if precision == "fp16":
-        monkeypatch.setattr(train_module, "make_scaler",
+        monkeypatch.setattr(run_setup, "make_scaler",
                             lambda dtype, device: torch.amp.GradScaler("cpu", init_scale=2.0 ** 24))
     else:
         make_loss_fn, calls = engine.make_loss_fn, [0]
@@ -75,7 +76,7 @@ def test_overflowing_steps_are_skipped_and_the_run_goes_on(data, tmp_path, monke
                 calls[0] += 1
                 return (loss * float("inf") if calls[0] <= 2 else loss), targets, logits
             return loss_for_batch
-        monkeypatch.setattr(train_module, "make_loss_fn", poisoned)
+        monkeypatch.setattr(run_setup, "make_loss_fn", poisoned)
     cfg = tiny(f"precision={precision}", "epochs=3", "accum_steps=1", "warmup_epochs=0")
     result = train(cfg, data, tmp_path / precision, device="cpu")
     err = capsys.readouterr().err
