@@ -54,12 +54,14 @@ def test_imagenet_stats_written_once_and_shaped_for_images_and_videos():
 
 # arguments that make each lesson short, shapes and counts it must print, its figures
 LESSONS = {
-    "vit": (["--steps", "3"], ["(196, 768)", "(1, 197, 384)", "(1, 6, 197, 197)"],
+    "vit": (["--steps", "3", "--norm-steps", "10"], ["(196, 768)", "(1, 197, 384)", "(1, 6, 197, 197)",
+                                                     "why divide by sqrt(d)?", "why pre-norm?"],
             ["patch_grid.png", "attention_cls.png", "position_similarity.png"]),
     "imagemae": (["--steps", "3"], ["147 masked, 49 visible", "(1, 50, 192)", "(1, 196, 768)", "HELD OUT"],
                  ["masking.png", "reconstruction_start.png", "reconstruction_end.png", "loss.png"]),
     "videomae": (["--steps", "3"], ["(1, 1568, 1536)", "(1, 1568, 768)", "1408 masked, 160 visible",
-                                    "96.0x fewer", "12.7x fewer", "256/288 = 88.9%", "held-out clip"],
+                                    "96.0x fewer", "12.7x fewer", "256/288 = 88.9%", "held-out clip",
+                                    "180.3 G multiply-adds = 360.7 GFLOPs", "as docs/03 says: the ViT-B classifier"],
                  ["masking.png", "reconstruction.png", "loss.png"]),
 }
 

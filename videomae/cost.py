@@ -8,6 +8,11 @@ the encoder is 12.7x cheaper at 90% tube masking, not (1568/160)^2 = 96x; and
 the decoder, which runs on all N positions either way, takes a pretraining
 step's saving down to 5.9x. One multiply-add is 2 FLOPs; LayerNorm, softmax and
 GELU are left out (about 1% of the total). docs/03_videomae.md, section 3.
+
+The papers' "GFLOPs" are multiply-adds: the "180 GFLOPs" of ViT-B at 16x224 in the
+VideoMAE paper's Kinetics-400 table is what `classifier_multiply_adds` counts as 180 G
+multiply-adds, which is 360 G floating-point operations (`print_flops_convention`).
+Counters such as fvcore count one fused multiply-add as one "flop".
 """
 from .config import VideoMAEConfig
 
@@ -32,9 +37,10 @@ def classifier_multiply_adds(cfg: VideoMAEConfig) -> float:
     return n * k * cfg.dim + linear + attention + cfg.dim * cfg.num_classes
 
 
-def pretraining_cost(cfg: VideoMAEConfig, n_vis: int) -> None:
+def pretraining_cost(cfg: VideoMAEConfig, n_vis: int) -> dict:
     """Print what running the encoder on the `n_vis` visible tokens saves, in multiply-adds
-    (1 multiply-add = 2 FLOPs), against the same encoder on every token."""
+    (1 multiply-add = 2 FLOPs), against the same encoder on every token; returns the
+    ratios (all tokens / visible only) of attention's N^2 part, the encoder and a step."""
     n, k = cfg.num_tokens, cfg.tubelet_size * cfg.patch_size**2 * cfg.in_chans  # k: numbers per tubelet
     full = multiply_adds(n, cfg.dim, cfg.depth, cfg.mlp_ratio)
     vis = multiply_adds(n_vis, cfg.dim, cfg.depth, cfg.mlp_ratio)
@@ -53,3 +59,17 @@ def pretraining_cost(cfg: VideoMAEConfig, n_vis: int) -> None:
     print(f"    pretraining step, forward: encoder + decoder ({cfg.decoder_dim} x {cfg.decoder_depth}, on all {n} "
           f"positions either way) {(enc_full + decoder) / 1e9:.1f} G -> {(enc_vis + decoder) / 1e9:.1f} G   "
           f"{(enc_full + decoder) / (enc_vis + decoder):.1f}x fewer (the backward pass scales the same way)")
+    return {"attention_ratio": full[1] / vis[1], "encoder_ratio": enc_full / enc_vis,
+            "step_ratio": (enc_full + decoder) / (enc_vis + decoder)}
+
+
+def print_flops_convention(cfg: VideoMAEConfig) -> dict:
+    """Print the classifier's multiply-adds for one clip and the FLOPs they are, next to the
+    papers' convention; returns both (G = 1e9)."""
+    macs = classifier_multiply_adds(cfg) / 1e9
+    print(f"  the classifier (VideoViT, D={cfg.dim} x {cfg.depth} blocks, all {cfg.num_tokens} tokens of a "
+          f"{cfg.num_frames}x{cfg.image_size} clip, {cfg.num_classes} classes): {macs:.1f} G multiply-adds "
+          f"= {2 * macs:.1f} GFLOPs (1 multiply-add = 2 FLOPs)")
+    print("    the VideoMAE paper's \"180 GFLOPs\" for ViT-B 16x224 is this count of multiply-adds (counters such "
+          "as fvcore count a multiply-add as one flop): 360 GFLOPs in the usual sense")
+    return {"multiply_adds_G": macs, "gflops": 2 * macs}
