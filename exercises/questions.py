@@ -59,7 +59,7 @@ QUESTIONS = {
         "A 16-frame 224x224 clip gives 1,568 tubelets of 2x16x16. How many tokens would 16x16 patches of every "
         "frame give, and how much more would attention (N x N) cost? What does a tubelet of 2 frames buy, "
         "and what could it lose?",
-        "Một clip 16 khung hình 224x224 cho 1.568 khối video 2x16x16. Nếu cắt mảnh 16x16 trên từng khung hình "
+        "Một clip 16 khung hình 224x224 cho 1,568 khối video 2x16x16. Nếu cắt mảnh 16x16 trên từng khung hình "
         "thì được bao nhiêu token, và cơ chế chú ý (N x N) tốn gấp mấy lần? Khối video 2 khung hình được lợi "
         "gì, và có thể mất gì?",
         "python -c \"import torch; from exercises.tubelet_embed import patchify; "
@@ -68,7 +68,7 @@ QUESTIONS = {
         "Your mask hides 90% of the tokens. A random mask over all 1,568 tokens at 90% hides as many: why is "
         "that an easier puzzle (VideoMAE, table 1c)? Where could the model find the pixels of a hidden "
         "tubelet, and why does that teach it nothing about motion?",
-        "Mặt nạ của bạn che 90% số token. Che ngẫu nhiên 90% trên cả 1.568 token cũng che chừng ấy: vì sao đó "
+        "Mặt nạ của bạn che 90% số token. Che ngẫu nhiên 90% trên cả 1,568 token cũng che chừng ấy: vì sao đó "
         "là câu đố dễ hơn (VideoMAE, bảng 1c)? Mô hình có thể tìm pixel của một khối video bị che ở đâu, và vì "
         "sao điều đó không dạy nó gì về chuyển động?"),
     "mixup": Question(

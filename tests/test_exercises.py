@@ -176,7 +176,8 @@ def test_cli_grades_another_folder(tmp_path, capsys, one_thread):
 # -- hints in steps, and what a PASS teaches ------------------------------------------------------------------
 # Code, as a hint must not show it at the first level: a call (`softmax(`), a matmul, an einops pattern, a backtick.
 CODE = re.compile(r"[A-Za-z_][\w.]*\(|@|->|`")
-OLD_STYLE_TONE = re.compile(r"(o[áàảãạ]|o[éèẻẽẹ]|u[ýỳỷỹỵ])(?!\w)")  # hoá, khoá, thuý: glossary says hóa, khóa, thúy
+# the tone mark on oa's a, oe's e or uy's y, where the glossary puts it on the first vowel: hóa, khóa, thúy
+OLD_STYLE_TONE = re.compile(r"(o[áàảãạ]|o[éèẻẽẹ]|u[ýỳỷỹỵ])(?!\w)")
 
 
 def vietnamese(text: str) -> bool:
