@@ -4,7 +4,7 @@ figures, another seed prints other numbers; the label is the odd square's colour
 the quarter that holds it; the position summary measures what its columns say."""
 import torch
 
-from vit import lesson
+from vit import lesson, odd_square
 
 FIGURES = ["patch_grid.png", "attention_cls.png", "position_similarity.png", "loss.png"]
 
@@ -33,7 +33,7 @@ def test_same_seed_same_numbers_and_figures_other_seed_other_numbers(tmp_path, c
 
 
 def test_odd_square_label_is_colour_and_quarter():
-    images, labels, odd = lesson.odd_square_images(40, torch.Generator().manual_seed(3))
+    images, labels, odd = odd_square.odd_square_images(40, torch.Generator().manual_seed(3))
     assert images.shape == (40, 3, 48, 48) and labels.shape == odd.shape == (40,)
     pixels = images * lesson.STD + lesson.MEAN  # back to [0, 1]
     for img, label, cell in zip(pixels, labels.tolist(), odd.tolist()):
@@ -49,8 +49,8 @@ def test_position_summary_columns():
     # patches of a quarter share one vector; the four quarters' vectors are orthogonal
     quarter = [2 * (r >= 3) + (c >= 3) for r in range(6) for c in range(6)]
     table = torch.eye(64)[quarter][None]  # (1, 36, 64), no cls row
-    near, same, other = lesson.position_summary(table, 6)
+    near, same, other = odd_square.position_summary(table, 6)
     # 60 pairs of neighbours; 12 of them (6 across each middle line) cross a quarter border
     assert abs(near - 48 / 60) < 1e-6 and abs(same - 1.0) < 1e-6 and abs(other) < 1e-6
     with_cls = torch.cat([torch.ones(1, 1, 64), table], dim=1)  # a cls row first is skipped
-    assert lesson.position_summary(with_cls, 6) == (near, same, other)
+    assert odd_square.position_summary(with_cls, 6) == (near, same, other)
