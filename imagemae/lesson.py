@@ -20,7 +20,7 @@ import torch
 
 from vit.figures import loss_curve
 from vit.patches import patchify
-from vit.steps import lesson_parser, print_claims, print_step, print_time, save_results, torch_threads
+from vit.steps import figures_folder, lesson_parser, print_claims, print_step, print_time, save_results, torch_threads
 
 from .data import center_crop, held_out_image, load_photos, random_crops, shrink
 from .figures import masking_figure, reconstruction_figure
@@ -165,9 +165,7 @@ def pretrain(photos, held_out, out: Path | None, steps: int, gen: torch.Generato
 def main(argv=None) -> int:
     """Parse the arguments (`argv`, default sys.argv), run the lesson, return the exit status."""
     args = lesson_parser("imagemae", __doc__, budget=(STEPS, ONE_THREAD)).parse_args(argv)
-    out = args.out if args.figures else None
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
+    out = figures_folder(args)
     t0 = time.time()
     with torch_threads(args.threads):
         torch.manual_seed(args.seed)  # the models' initial weights

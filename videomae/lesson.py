@@ -23,7 +23,7 @@ import torch
 
 from vit import imagenet
 from vit.figures import loss_curve
-from vit.steps import lesson_parser, print_claims, print_step, print_time, save_results, torch_threads
+from vit.steps import figures_folder, lesson_parser, print_claims, print_step, print_time, save_results, torch_threads
 
 from . import synthetic
 from .config import VideoMAEConfig
@@ -196,9 +196,7 @@ def step_pretrain(out: Path | None, steps: int, seed: int) -> dict:
 def main(argv=None) -> int:
     """Parse the arguments (`argv`, default sys.argv), run the lesson, return the exit status."""
     args = lesson_parser("videomae", __doc__, budget=(STEPS, ONE_THREAD)).parse_args(argv)
-    out = args.out if args.figures else None
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
+    out = figures_folder(args)
     t0 = time.time()
     with torch_threads(args.threads):  # 1 by default: see ONE_THREAD
         torch.manual_seed(args.seed)  # the untrained layers of steps 1-2

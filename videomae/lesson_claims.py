@@ -8,18 +8,9 @@ cheat is elementwise arithmetic on seeded clips. The pretraining losses depend o
 order of float sums (thread count, CPU), so their claims are about what held on every
 run measured, with margins.
 """
-from vit.steps import Claim
+from vit.steps import Claim, ran_steps, share_left
 
 STEPS = 1000  # the lesson's default: the training claims are about it
-
-
-def _trained(n) -> bool:
-    return n.get("steps") == STEPS
-
-
-def _ratio(pair) -> float:
-    before, after = pair
-    return after / before
 
 
 def _cheat(n, masking, key):
@@ -63,14 +54,14 @@ CLAIMS = (
           f"in {STEPS} steps the pretraining loss (mean of 10 steps) falls more than 20x",
           lambda n: n["last"] < n["first"] / 20,
           lambda n: f"{n['first']:.4f} -> {n['last']:.4f}, {n['first'] / n['last']:.0f}x",
-          applies=_trained, needs=f"the default --steps {STEPS}"),
+          applies=ran_steps(STEPS), needs=f"the default --steps {STEPS}"),
     Claim("held_out_clip_learnt",
           "the held-out clip's loss falls as far as the training clip's: both end below 5% of their value before "
           "training (256 varied clips teach a rule that carries over to a new clip of the same kind)",
-          lambda n: _ratio(n["held_out_clip"]) < 0.05 and _ratio(n["training_clip"]) < 0.05,
-          lambda n: "training clip x{:.3f}, held-out clip x{:.3f}".format(_ratio(n["training_clip"]),
-                                                                         _ratio(n["held_out_clip"])),
-          applies=_trained, needs=f"the default --steps {STEPS}"),
+          lambda n: share_left(n["held_out_clip"]) < 0.05 and share_left(n["training_clip"]) < 0.05,
+          lambda n: "training clip x{:.3f}, held-out clip x{:.3f}".format(share_left(n["training_clip"]),
+                                                                         share_left(n["held_out_clip"])),
+          applies=ran_steps(STEPS), needs=f"the default --steps {STEPS}"),
 )
 
 # the numbers `python -m claims` tabulates for docs/03: (column, how to read it from a run, format)

@@ -26,7 +26,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from vit.steps import lesson_parser, print_claims, print_time, save_results, torch_threads
+from vit.steps import figures_folder, lesson_parser, print_claims, print_time, save_results, torch_threads
 
 from .synthetic import ACTIONS
 from .why_claims import CLAIMS, DEFAULT_EXPERIMENTS, row_numbers
@@ -136,9 +136,7 @@ def main(argv=None) -> int:
                     labels=args.labels)
     if args.quick:
         setup = replace(setup, **QUICK)
-    out = args.out if args.figures else None
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
+    out = figures_folder(args)
     start = time.perf_counter()
     classes = ", ".join(ACTIONS[c] for c in setup.classes)
     print(f"classes ({len(setup.classes)}): {classes}")

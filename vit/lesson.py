@@ -42,7 +42,7 @@ from .odd_square import (
 )
 from .patches import linear_from_conv, patchify
 from .pos_embed import sincos_2d
-from .steps import lesson_parser, print_claims, print_step, print_time, save_results, torch_threads
+from .steps import figures_folder, lesson_parser, print_claims, print_step, print_time, save_results, torch_threads
 
 # Inputs in [-1, 1]: mean and std 0.5, the normalisation of timm's `vit_small_patch16_224`
 # (the organizers' baseline), not ImageNet's statistics.
@@ -230,9 +230,7 @@ def main(argv=None) -> int:
     pretrained = load_weights(args.weights) if args.weights else None  # before any work: a bad path fails at once
     if args.weights and pretrained is None:
         return 2
-    out = args.out if args.figures else None
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
+    out = figures_folder(args)
     t0 = time.time()
     numbers = {}
     with torch_threads(args.threads):

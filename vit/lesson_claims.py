@@ -7,13 +7,9 @@ A training number (a loss, an attention weight) depends on the order in which fl
 are summed, which changes with the thread count and the CPU, so the claims are about
 what held on every run measured, with margins, never about a last digit.
 """
-from .steps import Claim
+from .steps import Claim, ran_steps
 
 STEPS, NORM_STEPS = 250, 60  # the lesson's defaults: the training claims are about these
-
-
-def _trained(n) -> bool:
-    return n.get("steps") == STEPS
 
 
 def _softmax_holds(n) -> bool:
@@ -73,21 +69,21 @@ CLAIMS = (
           f"after {STEPS} steps it gets colour and quarter right on the held-out images (above 99% each)",
           lambda n: n["colour"] > 0.99 and n["quarter"] > 0.99,
           lambda n: f"accuracy {n['accuracy']:.1%}: colour {n['colour']:.1%}, quarter {n['quarter']:.1%}",
-          applies=_trained, needs=f"the default --steps {STEPS}"),
+          applies=ran_steps(STEPS), needs=f"the default --steps {STEPS}"),
     Claim("heads_divide_the_colours",
           "no head looks at the odd square in every image (every head's mean over all held-out images is below "
           "0.5), yet for each colour some head puts most of its weight on it (above 0.5)",
           lambda n: _attention(n)["largest_head_mean"] < 0.5 and min(_attention(n)["best_head_by_colour"]) > 0.5,
           lambda n: f"largest mean {_attention(n)['largest_head_mean']:.3f}; best head per colour "
                     + ", ".join(f"{v:.3f}" for v in _attention(n)["best_head_by_colour"]),
-          applies=_trained, needs=f"the default --steps {STEPS}"),
+          applies=ran_steps(STEPS), needs=f"the default --steps {STEPS}"),
     Claim("table_learns_the_quarters",
           "the learned position table encodes the quarter and nothing finer: two patches of one quarter are "
           "similar (above 0.8), of different quarters dissimilar (below 0), neighbours in between",
           lambda n: n["position_learned"][1] > 0.8 and n["position_learned"][2] < 0
           and n["position_learned"][2] < n["position_learned"][0] < n["position_learned"][1],
           lambda n: "neighbours {:.2f}, same quarter {:.2f}, other quarter {:.2f}".format(*n["position_learned"]),
-          applies=_trained, needs=f"the default --steps {STEPS}"),
+          applies=ran_steps(STEPS), needs=f"the default --steps {STEPS}"),
 )
 
 # the numbers `python -m claims` tabulates for docs/01: (column, how to read it from a run, format)

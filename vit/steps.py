@@ -108,6 +108,15 @@ def lesson_parser(package: str, doc: str, budget: tuple[int, str] | None = None)
     return parser
 
 
+def figures_folder(args) -> Path | None:
+    """Where the lesson draws its figures: `--out`, made if missing, or None with
+    `--no-figures` (then every figure step is skipped; the printed numbers stay the same)."""
+    if not args.figures:
+        return None
+    args.out.mkdir(parents=True, exist_ok=True)
+    return args.out
+
+
 def _time_epilog(package: str) -> str:
     runs = [name for name in LESSON_TIMES if name.split()[0] == package]
     if not runs:
@@ -141,6 +150,18 @@ class Claim:
     shows: Callable[[dict], str]
     applies: Callable[[dict], bool] = lambda numbers: True
     needs: str = ""
+
+
+def ran_steps(steps: int) -> Callable[[dict], bool]:
+    """`Claim.applies` for a claim about what `steps` training steps do (the lesson's
+    default): a run with another --steps cannot show it."""
+    return lambda numbers: numbers.get("steps") == steps
+
+
+def share_left(pair) -> float:
+    """(loss before training, loss after) -> the share of the loss left."""
+    before, after = pair
+    return after / before
 
 
 def print_claims(page: str, claims, numbers: dict) -> dict[str, bool | None]:
