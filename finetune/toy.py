@@ -57,18 +57,12 @@ def _write_clip(folder: Path, frames: np.ndarray, quality: int) -> None:
 
 def make_toy_data(out: str | Path, classes: int = 10, clips_per_class: int = 8, test_clips: int = 20,
                       seed: int = 0, frames: tuple[int, int] = (5, 20), height: int = 240, width: int = 320,
-                      quality: int = 90, videos: str | None = None, actions: tuple[str, ...] | None = None) -> Path:
-    """Write the toy dataset under `out` and return `out`. Classes are the first K synthetic actions,
-    or the named `actions` (then `classes` is ignored).
+                      quality: int = 90, videos: str | None = None) -> Path:
+    """Write the toy dataset under `out` and return `out`. Classes are the first K synthetic actions.
 
     videos: None for JPEG frame folders, or 'avi' / 'mp4' / 'webm' / 'mkv' for one video file per clip.
     """
     out = Path(out)
-    if actions is not None:
-        unknown = sorted(set(actions) - set(ACTIONS))
-        if unknown or len(set(actions)) != len(actions) or not actions:
-            raise ConfigError(f"expected distinct names among the synthetic actions {ACTIONS}, got {tuple(actions)}")
-        classes = len(actions)
     if not 1 <= classes <= len(ACTIONS):
         raise ConfigError(f"expected 1 <= classes <= {len(ACTIONS)} (the synthetic actions), got {classes}")
     if videos is not None and videos not in VIDEO_KINDS:
@@ -84,7 +78,7 @@ def make_toy_data(out: str | Path, classes: int = 10, clips_per_class: int = 8, 
     if (out / "data_train").exists() or (out / "test").exists():
         raise FileExistsError(f"{out} already holds data_train/ or test/; choose an empty folder")
     rng = np.random.default_rng(seed)
-    names = sorted(ACTIONS[:classes] if actions is None else actions)
+    names = sorted(ACTIONS[:classes])
     for c in names:
         n, source = 0, 0
         while n < clips_per_class:                      # 1-3 clips per source video, like HMDB51
